@@ -1,0 +1,3 @@
+from adapterstilts.cli import main
+
+main()

@@ -1,0 +1,246 @@
+"""The `adapterstilts` command: thin typer commands over library functions. Options shared by
+several commands are declared once below."""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from adapterstilts.errors import UserError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="English intermediate-task training (STILTs) with LoRA / bottleneck modules on XLM-R, "
+                       "for zero-shot cross-lingual transfer (XTREME).")
+
+# ---- options declared once -------------------------------------------------------------------
+Model = Annotated[str, typer.Option("--model", help="Base model id or local folder (see make-tiny-model).")]
+Revision = Annotated[Optional[str], typer.Option("--revision", help="Base model revision on the Hub.")]
+Data = Annotated[str, typer.Option("--data", help="'hub', 'sample' (bundled, offline) or a local DIR.")]
+Method = Annotated[str, typer.Option("--method", help="lora (peft) | bottleneck (adapters) | full.")]
+Output = Annotated[Optional[Path], typer.Option("--output", "-o", help="Run folder to write (default runs/...).")]
+Seed = Annotated[int, typer.Option("--seed", help="Random seed (set before any module is created).")]
+Lr = Annotated[Optional[float], typer.Option("--lr", help="Learning rate (default: 1e-4 lora/bottleneck, 1e-5 full).")]
+BatchSize = Annotated[int, typer.Option("--batch-size", help="Per-device batch size.")]
+GradAccum = Annotated[int, typer.Option("--grad-accum", help="Gradient accumulation steps.")]
+Epochs = Annotated[float, typer.Option("--epochs", help="Training epochs.")]
+MaxSteps = Annotated[int, typer.Option("--max-steps", help="Stop after N optimizer steps (overrides --epochs).")]
+MaxLength = Annotated[Optional[int], typer.Option("--max-length", help="Max tokens (default: task's, QA 384).")]
+MaxTrain = Annotated[Optional[int], typer.Option("--max-train-examples", help="Use only the first N examples.")]
+LoraR = Annotated[int, typer.Option("--lora-r", help="LoRA rank.")]
+LoraAlpha = Annotated[int, typer.Option("--lora-alpha", help="LoRA alpha.")]
+Reduction = Annotated[int, typer.Option("--reduction-factor", help="Bottleneck adapter reduction factor.")]
+In8bit = Annotated[bool, typer.Option("--load-in-8bit", help="Load the frozen backbone in 8 bit (GPU, bitsandbytes).")]
+In4bit = Annotated[bool, typer.Option("--load-in-4bit", help="Load the frozen backbone in 4 bit NF4 (GPU).")]
+Bf16 = Annotated[bool, typer.Option("--bf16", help="bf16 mixed precision.")]
+Fp16 = Annotated[bool, typer.Option("--fp16", help="fp16 mixed precision.")]
+GradCkpt = Annotated[bool, typer.Option("--gradient-checkpointing", help="Trade compute for activation memory.")]
+ReportTo = Annotated[str, typer.Option("--report-to", help="none | tensorboard | wandb | mlflow.")]
+SaveSteps = Annotated[int, typer.Option("--save-steps", help="Keep a resumable checkpoint every N steps (0: off).")]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace a non-empty output folder.")]
+
+
+def user_errors(fn):
+    """Print UserError as one line (no traceback) and exit 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except UserError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def _train(**kwargs) -> None:
+    from adapterstilts.config import TrainConfig
+    from adapterstilts.training import train
+
+    train(TrainConfig(**kwargs), log=lambda m: typer.echo(m, err=True))
+
+
+@app.command("tasks")
+@user_errors
+def tasks_command(kind: Annotated[Optional[str], typer.Option(help="intermediate | target")] = None) -> None:
+    """List the registered tasks: name, kind, format, metric, languages."""
+    from adapterstilts.tasks import TASKS
+
+    for name, cls in TASKS.items():
+        if kind and cls.kind != kind:
+            continue
+        langs = ",".join(cls.languages) if len(cls.languages) <= 6 else f"{len(cls.languages)} languages"
+        typer.echo(f"{name:<14} {cls.kind:<12} {cls.format:<16} {cls.metric:<16} {langs:<18} {cls.description}")
+
+
+@app.command("make-tiny-model")
+@user_errors
+def make_tiny_model_command(
+    directory: Annotated[Path, typer.Argument(help="Folder to write the model and tokenizer to.")],
+    layers: Annotated[int, typer.Option(help="Transformer layers.")] = 4,
+    hidden: Annotated[int, typer.Option(help="Hidden size.")] = 64,
+    seed: Annotated[int, typer.Option(help="Initialisation seed.")] = 0,
+) -> None:
+    """Write a small random XLM-R with an offline-trained tokenizer (for the demo and tests).
+
+    Example: adapterstilts make-tiny-model .cache/tiny-xlmr
+    """
+    from adapterstilts.tiny_model import make_tiny_model
+
+    path = make_tiny_model(directory, layers=layers, hidden=hidden, seed=seed)
+    typer.echo(str(path))
+
+
+@app.command("train-intermediate")
+@user_errors
+def train_intermediate(
+    task: Annotated[str, typer.Argument(help="Intermediate task, e.g. squad, mnli, hellaswag (see `tasks`).")],
+    model: Model = "FacebookAI/xlm-roberta-large", revision: Revision = None, method: Method = "lora",
+    output: Output = None, data: Data = "hub", seed: Seed = 42, lr: Lr = None, batch_size: BatchSize = 32,
+    grad_accum: GradAccum = 1, epochs: Epochs = 3.0, max_steps: MaxSteps = -1, max_length: MaxLength = None,
+    max_train_examples: MaxTrain = None, lora_r: LoraR = 8, lora_alpha: LoraAlpha = 16,
+    reduction_factor: Reduction = 16, load_in_8bit: In8bit = False, load_in_4bit: In4bit = False,
+    bf16: Bf16 = False, fp16: Fp16 = False, gradient_checkpointing: GradCkpt = False, report_to: ReportTo = "none",
+    save_steps: SaveSteps = 0, overwrite: Overwrite = False,
+) -> None:
+    """Train an intermediate-task module on a frozen backbone (or fully fine-tune with --method full).
+
+    Examples:
+      adapterstilts train-intermediate squad
+      adapterstilts train-intermediate mnli --method bottleneck --load-in-8bit --bf16
+      adapterstilts train-intermediate squad --model .cache/tiny-xlmr --data sample --max-steps 20
+    """
+    from adapterstilts.tasks import get_task
+
+    if get_task(task).kind != "intermediate":
+        raise UserError(f"{task!r} is a target task; use `adapterstilts train-target {task}`")
+    _train(task=task, model=model, revision=revision, method=method,
+           output=str(output or Path("runs") / f"{task}-{method}-seed{seed}"), data=data, seed=seed, lr=lr,
+           batch_size=batch_size, grad_accum=grad_accum, epochs=epochs, max_steps=max_steps, max_length=max_length,
+           max_train_examples=max_train_examples, lora_r=lora_r, lora_alpha=lora_alpha,
+           reduction_factor=reduction_factor, load_in_8bit=load_in_8bit, load_in_4bit=load_in_4bit, bf16=bf16,
+           fp16=fp16, gradient_checkpointing=gradient_checkpointing, report_to=report_to, save_steps=save_steps,
+           overwrite=overwrite)
+
+
+@app.command("train-target")
+@user_errors
+def train_target(
+    task: Annotated[str, typer.Argument(help="XTREME target task, e.g. xnli, panx, xquad (see `tasks`).")],
+    intermediate: Annotated[Optional[list[str]], typer.Option("--intermediate", "-i", help="Intermediate run folder (repeatable).")] = None,
+    compose: Annotated[str, typer.Option("--compose", help="none | stack | fuse | continue.")] = "none",
+    model: Model = "FacebookAI/xlm-roberta-large", revision: Revision = None, method: Method = "lora",
+    output: Output = None, data: Data = "hub", seed: Seed = 42, lr: Lr = None, batch_size: BatchSize = 32,
+    grad_accum: GradAccum = 1, epochs: Epochs = 2.0, max_steps: MaxSteps = -1, max_length: MaxLength = None,
+    max_train_examples: MaxTrain = None, lora_r: LoraR = 8, lora_alpha: LoraAlpha = 16,
+    reduction_factor: Reduction = 16, load_in_8bit: In8bit = False, load_in_4bit: In4bit = False,
+    bf16: Bf16 = False, fp16: Fp16 = False, gradient_checkpointing: GradCkpt = False, report_to: ReportTo = "none",
+    save_steps: SaveSteps = 0, overwrite: Overwrite = False,
+) -> None:
+    """Train a target task on its English data, on top of intermediate modules.
+
+    Examples:
+      adapterstilts train-target xnli -i runs/mnli-lora-seed42 --compose stack
+      adapterstilts train-target panx -i runs/mnli-bottleneck-seed42 -i runs/squad-bottleneck-seed42 --compose fuse --method bottleneck
+      adapterstilts train-target xquad -i runs/squad-full-seed42 --compose continue --method full
+    """
+    from adapterstilts.tasks import get_task
+
+    if get_task(task).format == "retrieval":
+        raise UserError(f"{task!r} is evaluated without target training; run `adapterstilts evaluate RUN --task {task}`")
+    intermediates = list(intermediate or [])
+    if compose == "none" and intermediates:
+        compose = "continue" if method == "full" else "stack"
+    tag = f"{compose}-" if compose != "none" else ""
+    _train(task=task, model=model, revision=revision, method=method, compose=compose, intermediates=intermediates,
+           output=str(output or Path("runs") / f"{task}-{tag}{method}-seed{seed}"), data=data, seed=seed, lr=lr,
+           batch_size=batch_size, grad_accum=grad_accum, epochs=epochs, max_steps=max_steps, max_length=max_length,
+           max_train_examples=max_train_examples, lora_r=lora_r, lora_alpha=lora_alpha,
+           reduction_factor=reduction_factor, load_in_8bit=load_in_8bit, load_in_4bit=load_in_4bit, bf16=bf16,
+           fp16=fp16, gradient_checkpointing=gradient_checkpointing, report_to=report_to, save_steps=save_steps,
+           overwrite=overwrite)
+
+
+@app.command("evaluate")
+@user_errors
+def evaluate_command(
+    run: Annotated[Optional[str], typer.Argument(help="Run folder (or Hub id) to evaluate.")] = None,
+    task: Annotated[Optional[str], typer.Option("--task", help="Task to evaluate on (default: the run's).")] = None,
+    languages: Annotated[str, typer.Option("--languages", help="'all' or a comma list, e.g. de,zh.")] = "all",
+    split: Annotated[Optional[str], typer.Option("--split", help="train | validation | test (default: task's).")] = None,
+    data: Data = "hub",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write results JSON here (atomically).")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size")] = 64,
+    max_examples: Annotated[Optional[int], typer.Option("--max-examples", help="First N examples per language.")] = None,
+    layer: Annotated[Optional[int], typer.Option("--layer", help="Retrieval: hidden layer (default 14/24, scaled).")] = None,
+    predictions: Annotated[Optional[Path], typer.Option("--predictions", help="Score a predictions file instead of a model.")] = None,
+    save_predictions: Annotated[Optional[Path], typer.Option("--save-predictions", help="Also write predictions + references here.")] = None,
+) -> None:
+    """Zero-shot evaluation on every language of a task: per-language table, average, JSON.
+
+    Examples:
+      adapterstilts evaluate runs/xnli-stack-lora-seed42 --languages all --output results/xnli.json
+      adapterstilts evaluate runs/mnli-lora-seed42 --task tatoeba
+      adapterstilts evaluate --task xquad --predictions preds.json
+    """
+    from adapterstilts.evaluation.zero_shot import evaluate_run, format_table
+
+    if predictions is not None:
+        from adapterstilts.evaluation.predictions import score_predictions_file
+
+        if not task:
+            raise UserError("--predictions needs --task (which metric to apply)")
+        result = score_predictions_file(predictions, task, output=output)
+    else:
+        if not run:
+            raise UserError("give a RUN folder to evaluate, or --predictions FILE with --task")
+        result = evaluate_run(run, task_name=task, languages=languages, split=split, data=data, batch_size=batch_size,
+                              max_examples=max_examples, output=output, layer=layer,
+                              save_predictions=save_predictions, log=lambda m: typer.echo(m, err=True))
+    typer.echo(format_table(result))
+    if output:
+        typer.echo(f"wrote {output}", err=True)
+
+
+@app.command("export-data")
+@user_errors
+def export_data_command(
+    task: Annotated[str, typer.Argument(help="Task whose data to export.")],
+    out: Annotated[Path, typer.Argument(help="Directory to write (use later with --data DIR).")],
+    languages: Annotated[str, typer.Option("--languages", help="'all' or a comma list.")] = "all",
+    data: Data = "hub",
+) -> None:
+    """Download a task's data once (online) into a folder that --data DIR reads offline."""
+    from adapterstilts.data import export_task_data
+    from adapterstilts.evaluation.zero_shot import parse_languages
+    from adapterstilts.tasks import get_task
+
+    spec = get_task(task)
+    langs = parse_languages(spec, languages)
+    for path in export_task_data(spec, sorted(set(langs) | {spec.train_language}), out, data=data):
+        typer.echo(str(path))
+
+
+@app.command("quickstart")
+@user_errors
+def quickstart_command(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the tiny model, runs and results.")] = Path("demo-runs"),
+    steps: Annotated[int, typer.Option("--steps", help="Training steps per run.")] = 60,
+    overwrite: Overwrite = False,
+) -> None:
+    """Run the whole method offline on the bundled tiny model and samples (what `make demo` runs)."""
+    from adapterstilts.quickstart import run_quickstart
+
+    run_quickstart(output, steps=steps, overwrite=overwrite, log=lambda m: typer.echo(m, err=True))
+
+
+def main() -> None:  # console script entry point
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""Run configuration: small dataclasses, validated early, saved with the run."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from adapterstilts.errors import UserError
+from adapterstilts.modules.backbone import DEFAULT_MODEL, BackboneOptions
+
+COMPOSITIONS = ("none", "stack", "fuse", "continue")
+
+
+@dataclass
+class TrainConfig:
+    task: str
+    output: str
+    model: str = DEFAULT_MODEL
+    revision: str | None = None
+    method: str = "lora"
+    compose: str = "none"
+    intermediates: list[str] = field(default_factory=list)
+    data: str = "hub"
+    seed: int = 42
+    lr: float | None = None  # None: the method's default (LoRA / bottleneck 1e-4, full 1e-5)
+    batch_size: int = 32
+    grad_accum: int = 1
+    epochs: float = 3.0
+    max_steps: int = -1  # > 0 overrides epochs
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    adam_epsilon: float = 1e-8
+    max_length: int | None = None  # None: the task's default (QA 384, others 256)
+    doc_stride: int | None = None
+    max_train_examples: int | None = None
+    # method settings
+    lora_r: int = 8
+    lora_alpha: int = 16
+    lora_dropout: float = 0.1
+    lora_target_modules: tuple[str, ...] = ("query", "value")
+    adapter_config: str = "seq_bn"
+    reduction_factor: int = 16
+    # hardware
+    load_in_8bit: bool = False
+    load_in_4bit: bool = False
+    bf16: bool = False
+    fp16: bool = False
+    gradient_checkpointing: bool = False
+    report_to: str = "none"
+    logging_steps: int = 10
+    save_steps: int = 0  # > 0: keep a resumable checkpoint every N steps
+    overwrite: bool = False
+    progress: bool = True
+
+    def validate(self) -> None:
+        from adapterstilts.modules import METHODS
+
+        METHODS.get(self.method)
+        if self.compose not in COMPOSITIONS:
+            raise UserError(f"unknown --compose {self.compose!r}; choose one of: {', '.join(COMPOSITIONS)}")
+        if self.compose == "none" and self.intermediates:
+            raise UserError("--intermediate given without --compose; pass --compose stack|fuse|continue")
+        if self.compose != "none" and not self.intermediates:
+            raise UserError(f"--compose {self.compose} needs at least one --intermediate RUN_DIR")
+        if self.compose == "continue" and len(self.intermediates) != 1:
+            raise UserError("--compose continue takes exactly one --intermediate (the module that keeps training)")
+        for name, value in (("--batch-size", self.batch_size), ("--grad-accum", self.grad_accum)):
+            if value < 1:
+                raise UserError(f"{name} must be at least 1, got {value}")
+        if self.lr is not None and not self.lr > 0:
+            raise UserError(f"--lr must be positive, got {self.lr}")
+        if self.max_steps <= 0 and not self.epochs > 0:
+            raise UserError("give --epochs > 0 or --max-steps > 0")
+        if self.quantized and self.method != "lora":
+            raise UserError("--load-in-8bit/--load-in-4bit train LoRA on a frozen quantised backbone; use --method lora")
+        self.backbone().validate()
+
+    @property
+    def quantized(self) -> bool:
+        return self.load_in_8bit or self.load_in_4bit
+
+    def backbone(self) -> BackboneOptions:
+        return BackboneOptions(model=self.model, revision=self.revision, load_in_8bit=self.load_in_8bit,
+                               load_in_4bit=self.load_in_4bit, bf16=self.bf16, fp16=self.fp16,
+                               gradient_checkpointing=self.gradient_checkpointing)
+
+    def method_settings(self) -> dict[str, Any]:
+        if self.method == "lora":
+            return {"r": self.lora_r, "alpha": self.lora_alpha, "dropout": self.lora_dropout,
+                    "target_modules": list(self.lora_target_modules)}
+        if self.method == "bottleneck":
+            return {"config": self.adapter_config, "reduction_factor": self.reduction_factor}
+        return {}
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["lora_target_modules"] = list(self.lora_target_modules)
+        return out

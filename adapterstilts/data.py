@@ -1,0 +1,131 @@
+"""Loading a task's split in one language from one of three places, through one code path:
+
+- ``sample``: the bundled sample (adapterstilts/samples), in the exact schema of the Hub dataset;
+- ``hub``: ``datasets.load_dataset(id, config, split=...)``;
+- a directory: the same files as the samples' layout, ``<dataset with / as __>/<config>/<split>.jsonl``
+  (``.json``, ``.parquet`` and ``.csv`` are read too). ``adapterstilts export-data`` writes it.
+
+Only the raw source differs; the task's ``canonicalize`` and everything after it are shared.
+"""
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from urllib.parse import urlparse
+
+from adapterstilts.errors import UserError
+from adapterstilts.tasks.base import Source, Task
+
+SAMPLES_DIR = Path(__file__).parent / "samples"
+LOCAL_SUFFIXES = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
+
+
+def load_examples(task: Task, split: str, language: str, data: str = "sample"):
+    """Canonical examples of ``task`` for ``split`` in ``language`` (a ``datasets.Dataset``)."""
+    import datasets
+
+    task.check_split(split)
+    sources = task.sources(split, language)
+    if not sources:
+        raise UserError(f"task {task.name!r} has no {split!r} split in language {language!r}")
+    parts = [task.canonicalize(_apply_filters(load_source(task, src, data), src), src) for src in sources]
+    return parts[0] if len(parts) == 1 else datasets.concatenate_datasets(parts)
+
+
+def load_source(task: Task, source: Source, data: str):
+    if data == "sample":
+        return _load_local(SAMPLES_DIR, source, hint="the bundled sample")
+    if data == "hub":
+        if task.requires_local_data is not None:
+            raise UserError(task.requires_local_data.message)
+        return _load_hub(source)
+    root = Path(data)
+    if not root.is_dir():
+        raise UserError(f"--data {data!r} is neither 'sample', 'hub' nor an existing directory")
+    return _load_local(root, source, hint=f"directory {data}")
+
+
+def local_file(root: Path, source: Source) -> Path | None:
+    folder = root / source.local_dir
+    for suffix in LOCAL_SUFFIXES:
+        path = folder / f"{source.split}{suffix}"
+        if path.is_file():
+            return path
+    return None
+
+
+def _load_local(root: Path, source: Source, hint: str):
+    import datasets
+
+    path = local_file(root, source)
+    if path is None:
+        raise UserError(
+            f"{hint} has no {source.describe()}: expected {root / source.local_dir}/{source.split}.jsonl "
+            f"(write it with `adapterstilts export-data` on a machine with internet access)"
+        )
+    builder = LOCAL_SUFFIXES[path.suffix]
+    return datasets.load_dataset(builder, data_files={"data": str(path)}, split="data")
+
+
+def _offline() -> bool:
+    return any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    host = urlparse(endpoint).hostname or "huggingface.co"
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _load_hub(source: Source):
+    import datasets
+
+    fix = (
+        f"connect to the internet, or put the data in a directory as {source.local_dir}/{source.split}.jsonl "
+        f"and pass --data DIR (`adapterstilts export-data` writes it)"
+    )
+    if not _offline() and not _hub_reachable():
+        raise UserError(f"cannot reach the Hugging Face Hub to load {source.describe()}; {fix}")
+    try:
+        return datasets.load_dataset(source.dataset, source.config, split=source.split)
+    except Exception as exc:  # datasets raises many types for "not available": name it in one line
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"could not load {source.describe()} ({type(exc).__name__}: {first[:200]}); {fix}") from exc
+
+
+def _apply_filters(dataset, source: Source):
+    for column, value in source.keep:
+        dataset = dataset.filter(lambda v, value=value: v == value, input_columns=column)
+    for column, value in source.drop:
+        dataset = dataset.filter(lambda v, value=value: v != value, input_columns=column)
+    return dataset
+
+
+def export_task_data(task: Task, languages: list[str], out_dir: Path, data: str = "hub") -> list[Path]:
+    """Write every source of ``task`` (all splits, the given languages) to ``out_dir`` in the local
+    layout, so ``--data out_dir`` works offline later. Files are written atomically."""
+    written: list[Path] = []
+    seen: set[Source] = set()
+    for split in ("train", "validation", "test"):
+        for language in languages:
+            try:
+                sources = task.sources(split, language)
+            except UserError:
+                continue
+            for src in sources:
+                if src in seen:
+                    continue
+                seen.add(src)
+                raw = load_source(task, Source(src.dataset, src.config, src.split), data)
+                target = out_dir / src.local_dir / f"{src.split}.jsonl"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                tmp = target.with_suffix(".jsonl.tmp")
+                raw.to_json(str(tmp), lines=True, force_ascii=False)
+                os.replace(tmp, target)
+                written.append(target)
+    return written

@@ -1,0 +1,6 @@
+"""User-facing errors: one line naming the problem and the fix. The CLI prints these without a
+traceback; anything else is a bug and keeps its traceback."""
+
+
+class UserError(Exception):
+    """Bad input, missing data or an unsupported combination: the message says what to do."""

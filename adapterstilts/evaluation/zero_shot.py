@@ -1,0 +1,164 @@
+"""Zero-shot evaluation of a run on every language of a task: per-language metrics, their average,
+written atomically. Retrieval tasks (BUCC, Tatoeba) are scored from sentence embeddings instead."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from adapterstilts.errors import UserError
+from adapterstilts.features import build_features
+from adapterstilts.metrics.base import get_metric
+from adapterstilts.modules.backbone import BackboneOptions, load_tokenizer
+from adapterstilts.progress import progress
+from adapterstilts.runs import METRICS_FILE, Run, write_json_atomic
+from adapterstilts.tasks.base import Task, get_task
+
+
+def parse_languages(task: Task, languages: str | list[str]) -> list[str]:
+    if isinstance(languages, str):
+        languages = list(task.languages) if languages in ("all", "") else [x.strip() for x in languages.split(",") if x.strip()]
+    for lang in languages:
+        task.check_language(lang)
+    return languages
+
+
+@torch.no_grad()
+def predict(model, fmt, features, tokenizer, *, batch_size: int = 64, desc: str = "predict") -> list[np.ndarray]:
+    """Per-feature logits (numpy), in feature order. Batches are sorted by length (less padding)."""
+    model.eval()
+    device = next(model.parameters()).device
+    lengths = [len(ids) if not ids or isinstance(ids[0], int) else sum(len(x) for x in ids)
+               for ids in features["input_ids"]]
+    order = np.argsort(lengths, kind="stable")
+    out: list[np.ndarray | None] = [None] * len(features)
+    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    for idx in progress(batches, desc=desc, total=len(batches)):
+        rows = [features[int(i)] for i in idx]
+        batch = {k: v.to(device) for k, v in fmt.collate(rows, tokenizer).items() if k not in fmt.label_keys}
+        logits = model(**batch)["logits"].float().cpu().numpy()
+        for i, row in zip(idx, logits):
+            out[int(i)] = row
+    return out  # type: ignore[return-value]
+
+
+def evaluate_run(ref: str | Path, *, task_name: str | None = None, languages: str | list[str] = "all",
+                 split: str | None = None, data: str = "hub", batch_size: int = 64, max_examples: int | None = None,
+                 output: str | Path | None = None, layer: int | None = None, save_predictions: str | Path | None = None,
+                 log=print) -> dict[str, Any]:
+    from adapterstilts.refs import resolve_run
+
+    run = resolve_run(str(ref))
+    task = get_task(task_name or run.task)
+    split = split or task.eval_split
+    langs = parse_languages(task, languages)
+    tokenizer = load_tokenizer(run.base_model if run.method != "full" else str(run.module_dir),
+                               run.manifest["base_model"].get("revision") if run.method != "full" else None)
+    started = time.time()
+    if task.format == "retrieval":
+        per_language, extra = _evaluate_retrieval(run, task, tokenizer, langs, data=data, split=split, layer=layer)
+    else:
+        per_language, extra = _evaluate_supervised(run, task, tokenizer, langs, data=data, split=split,
+                                                   batch_size=batch_size, max_examples=max_examples, log=log,
+                                                   all_languages=languages in ("all", ""),
+                                                   save_predictions=save_predictions)
+    result = summarise(task, per_language)
+    result.update({"run": str(run.path), "task": task.name, "split": split, "data": data,
+                   "seconds": round(time.time() - started, 1), **extra})
+    if output:
+        write_json_atomic(output, result)
+    _record_in_run(run, result)
+    return result
+
+
+def summarise(task: Task, per_language: dict[str, dict[str, float]]) -> dict[str, Any]:
+    metric = get_metric(task.metric)
+    keys = sorted({k for scores in per_language.values() for k, v in scores.items() if isinstance(v, (int, float))})
+    average = {k: float(np.mean([s[k] for s in per_language.values() if k in s])) for k in keys} if per_language else {}
+    return {"metric": task.metric, "primary": metric.primary, "languages": per_language, "average": average}
+
+
+def _evaluate_supervised(run: Run, task: Task, tokenizer, langs, *, data, split, batch_size, max_examples, log,
+                         all_languages: bool, save_predictions=None):
+    from adapterstilts.modeling import load_run_model
+
+    model, run_task, fmt = load_run_model(run)
+    if run_task.format != task.format or list(run_task.labels) != list(task.labels):
+        raise UserError(f"run {run.path} was trained on {run_task.name!r} ({run_task.format}, labels "
+                        f"{list(run_task.labels)}), which cannot be scored as {task.name!r}; evaluate it on a task "
+                        "with the same format and labels")
+    metric = get_metric(task.metric)
+    hp = run.manifest.get("hyperparameters", {})
+    max_length = hp.get("max_length") or task.max_length
+    stride = hp.get("doc_stride") or task.doc_stride
+    per_language: dict[str, dict[str, float]] = {}
+    skipped: list[str] = []
+    saved: dict[str, Any] = {}
+    for lang in langs:
+        try:
+            examples, features = build_features(task, fmt, tokenizer, split=split, language=lang, data=data,
+                                                 max_length=max_length, stride=stride, train=False, limit=max_examples)
+        except UserError:
+            if data == "sample" and all_languages:
+                skipped.append(lang)  # the bundled sample covers only some languages
+                continue
+            raise
+        logits = predict(model, fmt, features, tokenizer, batch_size=batch_size, desc=f"{task.name}/{lang}")
+        predictions, references, extras = fmt.postprocess(examples, features, logits, task)
+        per_language[lang] = metric(predictions, references, language=lang, **extras)
+        if save_predictions:
+            saved[lang] = {"predictions": predictions, "references": references, "extras": extras}
+    if save_predictions:
+        from adapterstilts.evaluation.predictions import save_predictions as write_predictions
+
+        write_predictions(save_predictions, task.name, saved)
+    if skipped:
+        log(f"{task.name}: no bundled sample for {', '.join(skipped)} (skipped)")
+    if not per_language:
+        raise UserError(f"no language of {task.name!r} could be evaluated with --data {data}")
+    return per_language, {"skipped_languages": skipped} if skipped else {}
+
+
+def _evaluate_retrieval(run: Run, task: Task, tokenizer, langs, *, data, split, layer):
+    from adapterstilts.evaluation.retrieval import default_layer, evaluate_retrieval
+    from adapterstilts.modeling import load_run_model
+
+    model, _, _ = load_run_model(run)
+    encoder = model.encoder
+    layer = layer if layer is not None else default_layer(encoder.config.num_hidden_layers)
+    per_language = evaluate_retrieval(task, encoder, tokenizer, langs, data=data, split=split, layer=layer)
+    return per_language, {"layer": layer, "pooling": "mean"}
+
+
+def _record_in_run(run: Run, result: dict[str, Any]) -> None:
+    """Keep the latest result per task in RUN/metrics.json (local, writable runs only)."""
+    import json
+
+    path = run.path / METRICS_FILE
+    try:
+        current = json.loads(path.read_text()) if path.is_file() else {}
+        current[result["task"]] = result
+        write_json_atomic(path, current)
+    except OSError:
+        pass
+
+
+def format_table(result: dict[str, Any]) -> str:
+    keys = [k for k in result["average"] if k not in ("total", "HasAns_total", "NoAns_total", "layer")]
+    primary = result["primary"]
+    keys = [primary] + [k for k in keys if k != primary] if primary in keys else keys
+    rows = [["language"] + keys]
+    for lang, scores in result["languages"].items():
+        rows.append([lang] + [_fmt(scores.get(k)) for k in keys])
+    rows.append(["average"] + [_fmt(result["average"].get(k)) for k in keys])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.2f}" if isinstance(value, float) else str(value)

@@ -1,0 +1,68 @@
+"""Tokenised features, computed once and cached on disk.
+
+The cache key covers everything that changes the features: task, split, language, the raw data's
+fingerprint, the tokenizer (name, revision and a hash of its full definition), max length, stride,
+the format and its preprocessing version, and train/eval mode. A change in any of them makes a new
+entry; nothing stale is ever reused."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from adapterstilts.data import load_examples
+from adapterstilts.formats.base import Format
+from adapterstilts.tasks.base import Task
+
+
+def cache_root() -> Path:
+    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "adapterstilts"
+    return Path(os.environ.get("ADAPTERSTILTS_CACHE", default)) / "features"
+
+
+def tokenizer_fingerprint(tokenizer) -> str:
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    body = backend.to_str() if backend is not None else json.dumps(tokenizer.get_vocab(), sort_keys=True)
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()[:16]
+
+
+def cache_key(*, task: str, split: str, language: str, data_fingerprint: str, tokenizer, max_length: int,
+              stride: int, fmt: Format, train: bool) -> str:
+    parts = {
+        "task": task, "split": split, "language": language, "data": data_fingerprint,
+        "tokenizer_name": getattr(tokenizer, "name_or_path", ""),
+        "tokenizer_revision": tokenizer.init_kwargs.get("_commit_hash") or tokenizer.init_kwargs.get("revision"),
+        "tokenizer": tokenizer_fingerprint(tokenizer), "max_length": max_length, "stride": stride,
+        "format": fmt.name, "preprocess_version": fmt.preprocess_version, "train": train,
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
+def build_features(task: Task, fmt: Format, tokenizer, *, split: str, language: str, data: str,
+                   max_length: int, stride: int, train: bool, limit: int | None = None, use_cache: bool = True):
+    """(examples, features) for one split and language; features come from the cache when present.
+    ``limit`` keeps the first N examples (a quick run on part of the data)."""
+    from datasets import load_from_disk
+
+    examples = load_examples(task, split, language, data)
+    if limit is not None and limit < len(examples):
+        examples = examples.select(range(limit))
+    key = cache_key(task=task.name, split=split, language=language, data_fingerprint=examples._fingerprint,
+                    tokenizer=tokenizer, max_length=max_length, stride=stride, fmt=fmt, train=train)
+    folder = cache_root() / f"{task.name}-{split}-{language}-{key}"
+    if use_cache and folder.is_dir():
+        return examples, load_from_disk(str(folder))
+    features = fmt.preprocess(examples, tokenizer, task, max_length=max_length, stride=stride, train=train)
+    if use_cache:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        features.save_to_disk(str(tmp))
+        if folder.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            os.replace(tmp, folder)
+        features = load_from_disk(str(folder))
+    return examples, features

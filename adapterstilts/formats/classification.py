@@ -1,0 +1,63 @@
+"""Sentence(-pair) classification: NLI, paraphrase (QQP, PAWS-X). Head as in RoBERTa's
+classification head: <s> hidden state -> dropout -> dense -> tanh -> dropout -> out_proj."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from adapterstilts.formats.base import Format, encode, pad_sequences, register_format
+
+
+class ClassificationHead(nn.Module):
+    def __init__(self, hidden_size: int, num_labels: int, dropout: float = 0.1):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.dense = nn.Linear(hidden_size, hidden_size)
+        self.out_proj = nn.Linear(hidden_size, num_labels)
+
+    def forward(self, first_token: torch.Tensor) -> torch.Tensor:
+        x = torch.tanh(self.dense(self.dropout(first_token)))
+        return self.out_proj(self.dropout(x))
+
+
+@register_format
+class Classification(Format):
+    name = "classification"
+    preprocess_version = 1
+
+    def preprocess(self, examples, tokenizer, task, *, max_length: int, stride: int, train: bool):
+        def tokenize(batch):
+            pairs = batch["text_b"] if "text_b" in batch else None
+            if pairs is not None and all(p is None for p in pairs):
+                pairs = None
+            enc = tokenizer(batch["text_a"], pairs, truncation=True, max_length=max_length)
+            return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"], "labels": batch["label"]}
+
+        features = examples.map(tokenize, batched=True, remove_columns=examples.column_names, desc="tokenize")
+        return features.add_column("example_index", list(range(len(features))))
+
+    def collate(self, features, tokenizer):
+        batch = {
+            "input_ids": pad_sequences([f["input_ids"] for f in features], tokenizer.pad_token_id),
+            "attention_mask": pad_sequences([f["attention_mask"] for f in features], 0),
+        }
+        if "labels" in features[0] and features[0]["labels"] is not None:
+            batch["labels"] = torch.tensor([f["labels"] for f in features], dtype=torch.long)
+        return batch
+
+    def build_head(self, hidden_size: int, task) -> nn.Module:
+        return ClassificationHead(hidden_size, task.num_labels)
+
+    def forward(self, encoder, head, batch):
+        hidden = encode(encoder, batch)
+        logits = head(hidden[:, 0])
+        out = {"logits": logits}
+        if "labels" in batch:
+            out["loss"] = nn.functional.cross_entropy(logits.float(), batch["labels"])
+        return out
+
+    def postprocess(self, examples, features, logits, task):
+        predictions = [int(np.argmax(row)) for row in logits]
+        references = [int(label) for label in features["labels"]]
+        return predictions, references, {}

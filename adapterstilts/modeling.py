@@ -1,0 +1,181 @@
+"""Putting a model together: backbone + (frozen intermediate modules) + the run's module + head.
+
+Used for training (``build_for_training``) and for evaluating a finished run (``load_run_model``),
+so both sides compose modules the same way."""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from adapterstilts.errors import UserError
+from adapterstilts.formats.base import Format, get_format
+from adapterstilts.modules import Method, get_method
+from adapterstilts.modules.backbone import BackboneOptions, config_fingerprint, load_config, load_encoder
+from adapterstilts.modules.lora import TRAINED as LORA_TRAINED
+from adapterstilts.runs import INTERMEDIATES_DIR, MANIFEST, MODULE_DIR, Run
+from adapterstilts.tasks.base import Task, get_task
+
+
+class TaskModel(nn.Module):
+    """Encoder + head, with the format's forward. What the Trainer trains."""
+
+    def __init__(self, encoder: nn.Module, head: nn.Module, fmt: Format, quantized: bool = False):
+        super().__init__()
+        self.encoder = encoder
+        self.head = head
+        self.fmt = fmt
+        if quantized:  # tells the Trainer not to .to() a bitsandbytes model
+            self.quantization_method = "bitsandbytes"
+
+    def forward(self, **batch):
+        return self.fmt.forward(self.encoder, self.head, batch)
+
+
+@dataclass
+class Assembled:
+    model: TaskModel
+    task: Task
+    fmt: Format
+    method: Method
+    module_name: str  # the run's own module inside its library (fusion: comma-joined names)
+    intermediates: list[Run]
+    config_hash: str
+
+
+def module_name_for(method: Method, task: str) -> str:
+    return LORA_TRAINED if method.name == "lora" else task
+
+
+def check_base(run: Run, config_hash: str, model: str) -> None:
+    if run.config_hash != config_hash:
+        raise UserError(f"module {run.path} was trained on base model {run.base_model!r} (config {run.config_hash}), "
+                        f"which does not match --model {model!r} (config {config_hash}); use the same base model")
+
+
+def _intermediate_names(runs: list[Run]) -> list[str]:
+    names, seen = [], set()
+    for run in runs:
+        name = run.task if run.method != "lora" else run.task
+        base, k = name, 2
+        while name in seen or name == LORA_TRAINED:
+            name, k = f"{base}_{k}", k + 1
+        seen.add(name)
+        names.append(name)
+    return names
+
+
+def _head_for(fmt: Format, task: Task, encoder: nn.Module) -> nn.Module:
+    head = fmt.build_head(encoder.config.hidden_size, task)
+    device = next(encoder.parameters()).device
+    return head.to(device)
+
+
+def build_for_training(config, intermediate_runs: list[Run]) -> Assembled:
+    """Assemble the model a training run starts from. Seeds before any module is created."""
+    from transformers import set_seed
+
+    task = get_task(config.task)
+    fmt = get_format(task.format)
+    method = get_method(config.method)
+    options: BackboneOptions = config.backbone()
+    base_config = load_config(config.model, config.revision)
+    config_hash = config_fingerprint(base_config)
+    for run in intermediate_runs:
+        check_base(run, config_hash, config.model)
+        if run.method != method.name:
+            raise UserError(f"intermediate {run.path} is a {run.method} module but --method is {method.name}; "
+                            f"use --method {run.method} to compose with it")
+    if config.compose not in method.supports:
+        raise UserError(f"--compose {config.compose} is not available with --method {method.name} "
+                        f"(it supports: {', '.join(sorted(method.supports))})")
+    set_seed(config.seed)
+    name = module_name_for(method, task.name)
+    names = _intermediate_names(intermediate_runs)
+
+    if method.name == "full":
+        path = str(intermediate_runs[0].module_dir) if config.compose == "continue" else None
+        encoder = load_encoder(options, path=path, trainable=True)
+        method.add(encoder, name, {})
+    else:
+        encoder = load_encoder(options, trainable=False)
+        if config.compose == "continue":
+            encoder = method.load(encoder, intermediate_runs[0].module_dir, name, trainable=True)
+            encoder = method.activate(encoder, [name], train=name)
+        elif config.compose == "stack":
+            for run, inter_name in zip(intermediate_runs, names):
+                encoder = method.load(encoder, run.module_dir, inter_name, trainable=False)
+            encoder = method.add(encoder, name, config.method_settings())
+            encoder = method.activate(encoder, names + [name], train=name)
+        elif config.compose == "fuse":
+            for run, inter_name in zip(intermediate_runs, names):
+                encoder = method.load(encoder, run.module_dir, inter_name, trainable=False)
+            name = ",".join(names)
+            encoder = method.activate(encoder, names, train=name, fuse=True)
+        else:
+            encoder = method.add(encoder, name, config.method_settings())
+            encoder = method.activate(encoder, [name], train=name)
+    head = _head_for(fmt, task, encoder)
+    model = TaskModel(encoder, head, fmt, quantized=options.quantized)
+    return Assembled(model, task, fmt, method, name, intermediate_runs, config_hash)
+
+
+def copy_intermediates(runs: list[Run], names: list[str], out: Path) -> list[dict]:
+    """Copy the frozen intermediate modules into the run folder; return their manifest entries."""
+    entries = []
+    for run, name in zip(runs, names):
+        target = out / INTERMEDIATES_DIR / name
+        shutil.copytree(run.module_dir, target / MODULE_DIR)
+        shutil.copy2(run.path / MANIFEST, target / MANIFEST)
+        manifest = dict(run.manifest)
+        entries.append({"module_name": name, "source": manifest.get("source", str(run.path)), "task": run.task,
+                        "method": run.method, "config_hash": run.config_hash})
+    return entries
+
+
+def load_run_model(run: Run, options: BackboneOptions | None = None) -> tuple[TaskModel, Task, Format]:
+    """Rebuild a finished run's model (intermediates + module + head) for evaluation."""
+    from safetensors.torch import load_file
+
+    manifest = run.manifest
+    task = get_task(manifest["task"])
+    fmt = get_format(task.format)
+    method = get_method(run.method)
+    options = options or BackboneOptions(model=run.base_model, revision=manifest["base_model"].get("revision"))
+    compose = run.compose
+    if method.name == "full":
+        encoder = load_encoder(options, path=str(run.module_dir), trainable=False)
+    else:
+        base_config = load_config(options.model, options.revision)
+        check_base(run, config_fingerprint(base_config), options.model)
+        encoder = load_encoder(options, trainable=False)
+        inter_names: list[str] = []
+        if compose in ("stack", "fuse"):
+            for entry in manifest.get("intermediates", []):
+                folder = run.path / INTERMEDIATES_DIR / entry["module_name"] / MODULE_DIR
+                encoder = method.load(encoder, folder, entry["module_name"], trainable=False)
+                inter_names.append(entry["module_name"])
+        encoder = method.load(encoder, run.module_dir, run.module_name, trainable=False)
+        if compose == "fuse":
+            encoder = method.activate(encoder, inter_names, fuse=True)
+        else:
+            encoder = method.activate(encoder, inter_names + [run.module_name])
+    head = _head_for(fmt, task, encoder)
+    state = load_file(str(run.head_file))
+    head.load_state_dict(state)
+    model = TaskModel(encoder, head, fmt)
+    model.eval()
+    return model, task, fmt
+
+
+def save_head(head: nn.Module, path: Path) -> None:
+    from safetensors.torch import save_file
+
+    save_file({k: v.detach().contiguous().cpu() for k, v in head.state_dict().items()}, str(path))
+
+
+def model_device(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device

@@ -1,0 +1,28 @@
+"""Full fine-tuning: every encoder weight trains; the module is the whole encoder, saved with
+``save_pretrained`` (safetensors) so ``AutoModel.from_pretrained(folder)`` loads it."""
+from __future__ import annotations
+
+from adapterstilts.errors import UserError
+from adapterstilts.modules.base import Method, register_method
+
+
+@register_method
+class Full(Method):
+    name = "full"
+    default_lr = 1e-5
+    library = "transformers"
+    supports = frozenset({"none", "continue"})
+
+    def add(self, encoder, name, settings):
+        for p in encoder.parameters():
+            p.requires_grad = True
+        return encoder
+
+    def load(self, encoder, path, name, *, trainable):
+        raise UserError("a full fine-tune is loaded as the backbone itself, not on top of one")  # see modeling
+
+    def activate(self, encoder, frozen, trained, *, fuse=False):
+        return encoder
+
+    def save(self, encoder, name, path):
+        encoder.save_pretrained(str(path), safe_serialization=True)

@@ -1,0 +1,5 @@
+"""Task registry. Importing this package registers every task module listed below."""
+from adapterstilts.tasks.base import TASKS, DataRequirement, Source, Task, get_task, register_task
+from adapterstilts.tasks import intermediate, xtreme  # noqa: F401,E402  (registration)
+
+__all__ = ["TASKS", "DataRequirement", "Source", "Task", "get_task", "register_task"]

@@ -1,0 +1,85 @@
+"""A small, randomly initialised XLM-R with a tokenizer trained offline on bundled multilingual
+text: the real ``XLMRobertaConfig`` / ``XLMRobertaModel`` classes and an XLM-R-style SentencePiece
+(Unigram + Metaspace) fast tokenizer, saved with ``save_pretrained`` so every ``--model`` option
+accepts the folder. Used by the demo and the tests; no download involved."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+CORPUS = Path(__file__).parent / "samples" / "tokenizer_corpus.txt"
+SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def corpus_lines() -> list[str]:
+    """The bundled corpus plus every string in the bundled samples, so the tiny tokenizer covers
+    every script the samples use."""
+    lines = [line.strip() for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for path in sorted(CORPUS.parent.rglob("*.jsonl")):
+        for row in path.read_text(encoding="utf-8").splitlines():
+            if row.strip():
+                lines.extend(s for s in _strings(json.loads(row)) if s.strip())
+    return lines
+
+
+def train_tokenizer(vocab_size: int = 2000):
+    """An XLM-R-like fast tokenizer trained on the bundled multilingual corpus."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import XLMRobertaTokenizerFast
+
+    tok = Tokenizer(models.Unigram())
+    tok.normalizer = normalizers.NFKC()
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
+    trainer = trainers.UnigramTrainer(
+        vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, unk_token="<unk>", shrinking_factor=0.75
+    )
+    tok.train_from_iterator(corpus_lines(), trainer=trainer)
+    bos, eos = tok.token_to_id("<s>"), tok.token_to_id("</s>")
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", bos), ("</s>", eos)]
+    )
+    return XLMRobertaTokenizerFast(
+        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", sep_token="</s>", cls_token="<s>",
+        unk_token="<unk>", pad_token="<pad>", mask_token="<mask>", model_max_length=512,
+    )
+
+
+def make_tiny_model(out_dir: str | os.PathLike, *, layers: int = 4, hidden: int = 64, heads: int = 4,
+                    intermediate: int = 128, vocab_size: int = 2000, seed: int = 0) -> Path:
+    """Write a tiny XLM-R (model + tokenizer) to ``out_dir`` atomically and return the path."""
+    import torch
+    from transformers import XLMRobertaConfig, XLMRobertaModel
+
+    out = Path(out_dir)
+    tokenizer = train_tokenizer(vocab_size)
+    config = XLMRobertaConfig(
+        vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
+        intermediate_size=intermediate, max_position_embeddings=512 + 2, pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, type_vocab_size=1,
+    )
+    torch.manual_seed(seed)
+    model = XLMRobertaModel(config, add_pooling_layer=False)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tiny-", dir=out.parent))
+    model.save_pretrained(tmp, safe_serialization=True)
+    tokenizer.save_pretrained(tmp)
+    (tmp / "adapterstilts_tiny.json").write_text(json.dumps({"layers": layers, "hidden": hidden, "seed": seed}))
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(tmp, out)
+    return out

@@ -1,0 +1,182 @@
+"""Training one run (an intermediate task, or a target task on top of intermediates) with the
+transformers Trainer, into a run folder that appears only when it is complete: everything is
+written to ``.<name>.partial`` beside the output and renamed at the end."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+from adapterstilts import __version__
+from adapterstilts.config import TrainConfig
+from adapterstilts.errors import UserError
+from adapterstilts.features import build_features
+from adapterstilts.modeling import _intermediate_names, build_for_training, copy_intermediates, save_head
+from adapterstilts.modules import get_method, trainable_parameters
+from adapterstilts.modules.backbone import architecture, load_config, load_tokenizer
+from adapterstilts.progress import progress_enabled
+from adapterstilts.runs import HEAD_FILE, MANIFEST, MODULE_DIR, TRAIN_LOG, Run, folder_size, library_versions, write_json_atomic
+
+
+def resolve_intermediates(refs: list[str]) -> list[Run]:
+    from adapterstilts.refs import resolve_run
+
+    return [resolve_run(ref) for ref in refs]
+
+
+def partial_dir(output: Path) -> Path:
+    return output.parent / f".{output.name}.partial"
+
+
+def train(config: TrainConfig, *, log=print) -> Run:
+    """Train one run; returns the finished run folder."""
+    config.validate()
+    output = Path(config.output)
+    if output.exists() and any(output.iterdir()) and not config.overwrite:
+        raise UserError(f"output folder {output} is not empty; choose a new --output or pass --overwrite")
+    intermediate_runs = resolve_intermediates(config.intermediates)
+    tokenizer = load_tokenizer(config.model, config.revision)
+    assembled = build_for_training(config, intermediate_runs)
+    task, fmt, model = assembled.task, assembled.fmt, assembled.model
+    trainable, total = trainable_parameters(model)
+    if trainable == 0:
+        raise UserError("nothing to train: the assembled model has no trainable parameter")  # guards a silent no-op
+    log(f"{task.name}: {config.method} / compose {config.compose}: trainable parameters {trainable:,} of "
+        f"{total:,} ({100 * trainable / total:.2f}%)")
+
+    max_length = config.max_length or task.max_length
+    stride = config.doc_stride or task.doc_stride
+    _, features = build_features(task, fmt, tokenizer, split="train", language=task.train_language, data=config.data,
+                                 max_length=max_length, stride=stride, train=True, limit=config.max_train_examples)
+    log(f"{task.name}: {len(features):,} training features (max length {max_length})")
+
+    work = partial_dir(output)
+    resume = _resumable_checkpoint(work, config)
+    if resume is None and work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(work / "config.json", config.to_dict())
+
+    trainer = _make_trainer(config, model, fmt, tokenizer, features, work)
+    started = time.time()
+    result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    _write_log(trainer.state.log_history, work / TRAIN_LOG)
+
+    module_dir = work / MODULE_DIR
+    if module_dir.exists():
+        shutil.rmtree(module_dir)
+    assembled.method.save(model.encoder, assembled.module_name, module_dir)
+    if config.method == "full":
+        tokenizer.save_pretrained(str(module_dir))
+    save_head(model.head, work / HEAD_FILE)
+    names = _intermediate_names(intermediate_runs)
+    entries = copy_intermediates(intermediate_runs, names, work) if config.compose in ("stack", "fuse") else [
+        {"module_name": n, "source": r.manifest.get("source", str(r.path)), "task": r.task, "method": r.method,
+         "config_hash": r.config_hash} for r, n in zip(intermediate_runs, names)]
+    base_config = load_config(config.model, config.revision)
+    manifest = {
+        "adapterstilts_version": __version__,
+        "kind": task.kind,
+        "task": task.name,
+        "format": task.format,
+        "method": config.method,
+        "compose": config.compose,
+        "module_name": assembled.module_name,
+        "module_library": assembled.method.library,
+        "base_model": {"name": config.model, "revision": config.revision, "config_hash": assembled.config_hash,
+                       "architecture": architecture(base_config)},
+        "intermediates": entries,
+        "seed": config.seed,
+        "hyperparameters": _hyperparameters(config, assembled.method.default_lr, max_length, stride),
+        "method_settings": config.method_settings(),
+        "head": {"format": fmt.name, "labels": list(task.labels), "file": HEAD_FILE},
+        "trainable_parameters": trainable,
+        "total_parameters": total,
+        "module_size_bytes": folder_size(module_dir),
+        "train": {"steps": result.global_step, "training_loss": result.training_loss,
+                  "seconds": round(time.time() - started, 1), "features": len(features), "data": config.data},
+        "versions": library_versions(),
+    }
+    write_json_atomic(work / MANIFEST, manifest)
+    shutil.rmtree(work / "checkpoints", ignore_errors=True)
+    if output.exists():
+        shutil.rmtree(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(work, output)
+    log(f"{task.name}: saved run to {output} (module {manifest['module_size_bytes'] / 1e6:.2f} MB)")
+    return Run.open(output)
+
+
+def _hyperparameters(config: TrainConfig, default_lr: float, max_length: int, stride: int) -> dict:
+    return {"lr": config.lr or default_lr, "batch_size": config.batch_size, "grad_accum": config.grad_accum,
+            "effective_batch_size": config.batch_size * config.grad_accum, "epochs": config.epochs,
+            "max_steps": config.max_steps, "warmup_ratio": config.warmup_ratio, "weight_decay": config.weight_decay,
+            "max_grad_norm": config.max_grad_norm, "adam_epsilon": config.adam_epsilon, "max_length": max_length,
+            "doc_stride": stride, "max_train_examples": config.max_train_examples,
+            "precision": "bf16" if config.bf16 else "fp16" if config.fp16 else "fp32",
+            "quantization": "8bit" if config.load_in_8bit else "4bit" if config.load_in_4bit else None,
+            "gradient_checkpointing": config.gradient_checkpointing}
+
+
+def _resumable_checkpoint(work: Path, config: TrainConfig) -> Path | None:
+    """The last checkpoint of an interrupted run with the same configuration, if any."""
+    saved = work / "config.json"
+    if config.save_steps <= 0 or not saved.is_file():
+        return None
+    if json.loads(saved.read_text()) != json.loads(json.dumps(config.to_dict())):
+        return None
+    checkpoints = sorted((work / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
+    return checkpoints[-1] if checkpoints else None
+
+
+def _make_trainer(config: TrainConfig, model, fmt, tokenizer, features, work: Path):
+    import torch
+    from transformers import Trainer, TrainingArguments
+
+    lr = config.lr or get_method(config.method).default_lr
+    args = TrainingArguments(
+        output_dir=str(work / "checkpoints"),
+        per_device_train_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.grad_accum,
+        learning_rate=lr,
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps if config.max_steps > 0 else -1,
+        warmup_ratio=config.warmup_ratio,
+        weight_decay=config.weight_decay,
+        max_grad_norm=config.max_grad_norm,
+        adam_epsilon=config.adam_epsilon,
+        lr_scheduler_type="linear",
+        logging_steps=config.logging_steps,
+        save_strategy="steps" if config.save_steps > 0 else "no",
+        save_steps=config.save_steps if config.save_steps > 0 else 500,
+        save_total_limit=1,
+        save_safetensors=True,
+        report_to=[] if config.report_to == "none" else [config.report_to],
+        seed=config.seed,
+        data_seed=config.seed,
+        bf16=config.bf16,
+        fp16=config.fp16,
+        remove_unused_columns=False,
+        label_names=list(fmt.label_keys),
+        disable_tqdm=not progress_enabled(config.progress),
+        use_cpu=not torch.cuda.is_available(),
+        dataloader_num_workers=0,
+        log_level="warning",
+    )
+    return Trainer(model=model, args=args, train_dataset=features, data_collator=partial(_collate, fmt, tokenizer))
+
+
+def _collate(fmt, tokenizer, rows):
+    return fmt.collate(rows, tokenizer)
+
+
+def _write_log(history: list[dict], path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        for row in history:
+            handle.write(json.dumps(row) + "\n")
+    os.replace(tmp, path)
