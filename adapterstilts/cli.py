@@ -238,6 +238,10 @@ def quickstart_command(
     run_quickstart(output, steps=steps, overwrite=overwrite, log=lambda m: typer.echo(m, err=True))
 
 
+# Commands defined in their own modules register themselves on `app` when imported.
+from adapterstilts import cli_grid, cli_hub  # noqa: E402,F401
+
+
 def main() -> None:  # console script entry point
     app()
 

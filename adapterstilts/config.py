@@ -55,9 +55,13 @@ class TrainConfig:
     def validate(self) -> None:
         from adapterstilts.modules import METHODS
 
-        METHODS.get(self.method)
+        method = METHODS.get(self.method)
         if self.compose not in COMPOSITIONS:
             raise UserError(f"unknown --compose {self.compose!r}; choose one of: {', '.join(COMPOSITIONS)}")
+        if self.compose not in method.supports:
+            hint = " (AdapterFusion exists for bottleneck adapters only: use --method bottleneck)" if self.compose == "fuse" else ""
+            raise UserError(f"--compose {self.compose} is not available with --method {self.method}; it supports: "
+                            f"{', '.join(sorted(method.supports))}{hint}")
         if self.compose == "none" and self.intermediates:
             raise UserError("--intermediate given without --compose; pass --compose stack|fuse|continue")
         if self.compose != "none" and not self.intermediates:

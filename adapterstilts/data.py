@@ -29,7 +29,14 @@ def load_examples(task: Task, split: str, language: str, data: str = "sample"):
     sources = task.sources(split, language)
     if not sources:
         raise UserError(f"task {task.name!r} has no {split!r} split in language {language!r}")
-    parts = [task.canonicalize(_apply_filters(load_source(task, src, data), src), src) for src in sources]
+    parts = []
+    for src in sources:
+        raw = _apply_filters(load_source(task, src, data), src)
+        if len(raw) == 0:
+            where = "the bundled sample" if data == "sample" else f"--data {data}"
+            raise UserError(f"{where} has no rows of {src.describe()} for language {language!r}; "
+                            f"evaluate other languages (--languages) or provide the data (--data DIR)")
+        parts.append(task.canonicalize(raw, src))
     return parts[0] if len(parts) == 1 else datasets.concatenate_datasets(parts)
 
 

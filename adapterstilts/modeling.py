@@ -74,7 +74,7 @@ def _head_for(fmt: Format, task: Task, encoder: nn.Module) -> nn.Module:
     return head.to(device)
 
 
-def build_for_training(config, intermediate_runs: list[Run]) -> Assembled:
+def build_for_training(config, intermediate_runs: list[Run], module_name: str | None = None) -> Assembled:
     """Assemble the model a training run starts from. Seeds before any module is created."""
     from transformers import set_seed
 
@@ -89,11 +89,8 @@ def build_for_training(config, intermediate_runs: list[Run]) -> Assembled:
         if run.method != method.name:
             raise UserError(f"intermediate {run.path} is a {run.method} module but --method is {method.name}; "
                             f"use --method {run.method} to compose with it")
-    if config.compose not in method.supports:
-        raise UserError(f"--compose {config.compose} is not available with --method {method.name} "
-                        f"(it supports: {', '.join(sorted(method.supports))})")
     set_seed(config.seed)
-    name = module_name_for(method, task.name)
+    name = module_name_for(method, module_name or task.name)
     names = _intermediate_names(intermediate_runs)
 
     if method.name == "full":

@@ -79,6 +79,7 @@ class Run:
 
     path: Path
     manifest: dict[str, Any]
+    model: Any = None  # the trained TaskModel, when train(..., keep_model=True) returned this run
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> "Run":

@@ -32,8 +32,8 @@ def partial_dir(output: Path) -> Path:
     return output.parent / f".{output.name}.partial"
 
 
-def train(config: TrainConfig, *, log=print) -> Run:
-    """Train one run; returns the finished run folder."""
+def train(config: TrainConfig, *, log=print, keep_model: bool = False) -> Run:
+    """Train one run; returns the finished run folder (with the trained model when keep_model)."""
     config.validate()
     output = Path(config.output)
     if output.exists() and any(output.iterdir()) and not config.overwrite:
@@ -108,7 +108,11 @@ def train(config: TrainConfig, *, log=print) -> Run:
     output.parent.mkdir(parents=True, exist_ok=True)
     os.replace(work, output)
     log(f"{task.name}: saved run to {output} (module {manifest['module_size_bytes'] / 1e6:.2f} MB)")
-    return Run.open(output)
+    run = Run.open(output)
+    if keep_model:
+        model.eval()
+        run.model = model
+    return run
 
 
 def _hyperparameters(config: TrainConfig, default_lr: float, max_length: int, stride: int) -> dict:

@@ -30,8 +30,8 @@ def test_preprocess_pairs_each_choice_with_the_question(fmt, tiny_tokenizer):
     feats = fmt.preprocess(examples(), tiny_tokenizer, TASK, max_length=64, stride=0, train=True)
     assert len(feats) == 3
     assert [len(f["input_ids"]) for f in feats] == [4, 5, 2]
-    assert feats["labels"] == [2, 4, IGNORE_INDEX]
-    assert feats["example_index"] == [0, 1, 2]
+    assert list(feats["labels"]) == [2, 4, IGNORE_INDEX]
+    assert list(feats["example_index"]) == [0, 1, 2]
     first = feats[0]
     for choice, ids, mask in zip(["Paris", "house", "water", "green"], first["input_ids"], first["attention_mask"]):
         assert ids == tiny_tokenizer("Where is the river?", choice)["input_ids"]

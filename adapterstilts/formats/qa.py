@@ -95,6 +95,8 @@ class ExtractiveQA(Format):
 
     # ----------------------------------------------------------------------------- preprocess
     def preprocess(self, examples, tokenizer, task, *, max_length: int, stride: int, train: bool):
+        if not getattr(tokenizer, "is_fast", False):
+            raise UserError("extractive QA needs a fast tokenizer (character offsets); load it with use_fast=True")
         cap, room = question_budget(tokenizer, max_length)
         if not 0 <= stride < room:
             raise UserError(
@@ -211,12 +213,10 @@ def _best_span(scores: np.ndarray, offsets: np.ndarray) -> tuple[float, int, int
     k = min(N_BEST, int(in_context.sum()))
     starts = np.argsort(-start_logits, kind="stable")[:k]
     ends = np.argsort(-end_logits, kind="stable")[:k]
-    best = None
-    for s in starts:
-        for e in ends:
-            if e < s or e - s + 1 > MAX_ANSWER_TOKENS:
-                continue
-            score = float(start_logits[s] + end_logits[e])
-            if best is None or score > best[0]:
-                best = (score, int(s), int(e))
-    return best
+    pair = start_logits[starts][:, None] + end_logits[ends][None, :]
+    length = ends[None, :] - starts[:, None] + 1
+    pair = np.where((length >= 1) & (length <= MAX_ANSWER_TOKENS), pair, -np.inf)
+    i, j = np.unravel_index(int(np.argmax(pair)), pair.shape)
+    if not np.isfinite(pair[i, j]):
+        return None
+    return float(pair[i, j]), int(starts[i]), int(ends[j])

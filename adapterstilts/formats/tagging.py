@@ -9,9 +9,10 @@ Long sentences are never truncated. They are cut into windows of whole words, ea
 ``max_length`` tokens including the special tokens. Consecutive windows share at most ``stride``
 sub-word tokens (the ``stride`` convention used for QA: overlap, not step; 0 = no overlap). Each
 word is scored by exactly one window. Where two windows overlap, the earlier window scores the
-first half of the shared words and the later window scores the second half (split at the middle
-word). That way every scored word keeps context on both sides. A single word longer than a whole
-window keeps only its first sub-words (its label is on the first one).
+first half of the shared words and the later window scores the second half (the later window takes
+the middle word when the count is odd). That way every scored word keeps context on both sides.
+A single word longer than a whole window keeps only its first sub-words (its label is on the first
+one). Training and evaluation use the same windows (``train`` does not change the output).
 
 Feature columns: ``input_ids``, ``attention_mask``, ``labels`` (when the examples have ``tags``;
 gold ids on the first sub-words of the words this window scores, -100 everywhere else, so in

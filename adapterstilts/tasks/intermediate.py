@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from adapterstilts.errors import UserError
-from adapterstilts.tasks.base import SPLITS, DataRequirement, Source, Task, register_task
+from adapterstilts.tasks.base import DataRequirement, Source, Task, register_task
 
 NLI_LABELS = ("entailment", "neutral", "contradiction")  # GLUE/SNLI/ANLI ClassLabel order; XNLI maps onto it
 GLUE = "nyu-mll/glue"
@@ -80,7 +80,7 @@ class _EnglishTask(Task):
         self.check_split(split)
         self.check_language(language)
         if split not in self.hub_splits:
-            raise no_split(self, split, tuple(s for s in SPLITS if s in self.hub_splits), self.no_split_reason)
+            raise no_split(self, split, (self.eval_split,), self.no_split_reason)
         return [Source(self.hub_id, self.hub_config, s) for s in self.hub_splits[split]]
 
 

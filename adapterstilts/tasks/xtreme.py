@@ -58,7 +58,7 @@ class _Target(Task):
 
     def _no_train(self, language: str, english: str) -> UserError:
         return UserError(
-            f"task {self.name!r} has training data only in English ({english}), not in {language!r}; use --language en"
+            f"task {self.name!r} has training data only in English ({english}), not in {language!r}; train on 'en' (zero-shot transfer)"
         )
 
 
@@ -218,6 +218,9 @@ class TyDiQA(_QA):
     def canonicalize(self, dataset, source: Source):
         prefix = f"{source.tag}-"
         kept = dataset.filter(lambda i: str(i).startswith(prefix), input_columns="id")
+        if len(kept) == 0:
+            raise UserError(f"{source.describe()} has no rows whose id starts with {prefix!r}; "
+                            f"evaluate other languages (--languages) or provide the data (--data DIR)")
         return project(kept, squad_row, self.format)
 
 

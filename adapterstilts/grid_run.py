@@ -1,0 +1,318 @@
+"""Running a grid plan (see grid.py): train what is missing, evaluate, write each cell's result file,
+copy its rows into the results store. ``run_cell`` is the unit of work a cluster job runs;
+``run_grid`` drives it locally (one cell after another) or through submitit (SLURM array jobs: the
+intermediate modules first, then the cells), and only the driver writes the store.
+
+Multi-GPU inside one cell is the Trainer's own: a job that gets several GPUs trains on them through
+accelerate / torch DDP when launched with ``accelerate launch``; the grid itself launches nothing. For a
+grid, one GPU per cell job (``--gpus-per-node 1``) and many jobs in parallel is usually the better use."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from adapterstilts.config import TrainConfig
+from adapterstilts.errors import UserError
+from adapterstilts.grid import (RECIPE_FILE, Cell, Intermediate, Plan, _comparable, _load_json, cached_result,
+                                evaluation_settings, fingerprint, intermediate_config, intermediate_status,
+                                intermediate_trainer, log_event, target_config)
+from adapterstilts.results_store import ResultsStore, rows_from_result
+from adapterstilts.runs import MANIFEST, Run, write_json_atomic
+
+
+def _check_cached(path: Path, config: TrainConfig) -> None:
+    saved = _load_json(path / "config.json")
+    if saved is None:
+        return
+    before, now = _comparable(saved), _comparable(config.to_dict())
+    changed = [f"{k}: {before.get(k)!r} -> {now.get(k)!r}" for k in sorted(set(before) | set(now)) if before.get(k) != now.get(k)]
+    if changed:
+        raise UserError(f"{path} was trained with other settings ({'; '.join(changed[:4])}); delete it to retrain, "
+                        "or give this recipe another output root (--set output=DIR)")
+
+
+def _write_recipe(plan: Plan, run_path: Path, phase: str, **about) -> None:
+    if not (run_path / RECIPE_FILE).is_file():
+        write_json_atomic(run_path / RECIPE_FILE, {"phase": phase, **about, "recipe": plan.recipe.to_json()})
+
+
+def ensure_intermediate(plan: Plan, job: Intermediate, log=print) -> Run:
+    """The finished intermediate run of ``job``: reused when present, trained otherwise."""
+    if job.blocked:
+        raise UserError(f"intermediate {job.name}: {job.blocked}")
+    path = Path(job.path)
+    config = intermediate_config(plan, job)
+    if (path / MANIFEST).is_file():
+        _check_cached(path, config)
+    else:
+        trainer = intermediate_trainer(job.name)
+        log_event(plan, "train-intermediate-start", intermediate=job.name, seed=job.seed, path=job.path)
+        trainer(config, tasks=list(job.tasks), log=log)
+        log_event(plan, "train-intermediate-done", intermediate=job.name, seed=job.seed, path=job.path)
+    _write_recipe(plan, path, "intermediate", intermediate=job.name, seed=job.seed, tasks=list(job.tasks))
+    return Run.open(path)
+
+
+def ensure_target_run(plan: Plan, cell: Cell, log=print) -> Run:
+    from adapterstilts.training import train
+
+    path = Path(cell.run)
+    config = target_config(plan, cell)
+    if (path / MANIFEST).is_file():
+        _check_cached(path, config)
+    else:
+        log_event(plan, "train-target-start", cell=cell.key, path=cell.run)
+        train(config, log=log)
+        log_event(plan, "train-target-done", cell=cell.key, path=cell.run)
+    _write_recipe(plan, path, "target", cell=cell.key, intermediate=cell.intermediate, target=cell.target, seed=cell.seed)
+    return Run.open(path)
+
+
+def _languages(task, value, data: str, split: str, *, supervised: bool):
+    """The languages to evaluate: a list, or "all" narrowed to what a local data folder holds."""
+    from adapterstilts.data import SAMPLES_DIR, local_file
+
+    if value != "all" or data == "hub" or (supervised and data == "sample"):
+        return value  # evaluate_run skips languages without a bundled sample itself
+    root = SAMPLES_DIR if data == "sample" else Path(data)
+    found = []
+    for lang in task.languages:
+        try:
+            sources = task.sources(split, lang)
+        except UserError:
+            continue
+        if sources and all(local_file(root, s) is not None for s in sources):
+            found.append(lang)
+    if not found:
+        raise UserError(f"data {data!r} has no {task.name} {split} data in any language; export it with "
+                        f"`adapterstilts export-data {task.name} DIR`")
+    return found
+
+
+def _score_plain_backbone(plan: Plan, task, langs, *, data: str, split: str, layer) -> dict:
+    """Retrieval from the plain backbone: the no-intermediate baseline of BUCC / Tatoeba."""
+    import torch
+
+    from adapterstilts.evaluation.retrieval import evaluate_retrieval
+    from adapterstilts.evaluation.zero_shot import summarise
+    from adapterstilts.modules.backbone import BackboneOptions, load_encoder, load_tokenizer
+
+    revision = plan.recipe["revision"]
+    encoder = load_encoder(BackboneOptions(model=plan.model, revision=revision))
+    if torch.cuda.is_available():
+        encoder = encoder.cuda()
+    tokenizer = load_tokenizer(plan.model, revision)
+    per_language = evaluate_retrieval(task, encoder, tokenizer, langs, data=data, split=split, layer=layer)
+    result = summarise(task, per_language)
+    result.update({"run": None, "model": plan.model, "task": task.name, "split": split, "data": data})
+    return result
+
+
+def run_cell(plan: Plan, cell: Cell, log=print) -> dict[str, Any]:
+    """Do one cell (train its target unless cached, evaluate, write its result file); returns the record.
+    What cluster jobs run; the driver copies the record's rows into the store."""
+    from adapterstilts.evaluation.zero_shot import evaluate_run
+    from adapterstilts.tasks import get_task
+
+    if cell.blocked:
+        raise UserError(f"cell {cell.key}: {cell.blocked}")
+    fp = fingerprint(plan, cell)
+    cached = cached_result(plan, cell)
+    if cached:
+        return {**cached, "cached": True}
+    runs = [ensure_intermediate(plan, plan.job(p), log=log) for p in cell.needs]
+    task = get_task(cell.target)
+    settings = evaluation_settings(plan, cell)
+    split = settings["split"] or task.eval_split
+    langs = _languages(task, settings["languages"], settings["data"], split, supervised=not cell.retrieval)
+    common = dict(languages=langs, split=split, data=settings["data"], batch_size=settings["batch_size"], log=log)
+    if cell.retrieval and not runs:
+        result, run_path = _score_plain_backbone(plan, task, langs, data=settings["data"], split=split,
+                                                 layer=settings["layer"]), None
+    elif cell.retrieval:
+        run_path = str(runs[0].path)
+        result = evaluate_run(run_path, task_name=cell.target, layer=settings["layer"], **common)
+    else:
+        run_path = str(ensure_target_run(plan, cell, log=log).path)
+        result = evaluate_run(run_path, max_examples=settings["max_examples"], **common)
+    recipe = plan.recipe
+    rows = rows_from_result(result, recipe=recipe.name, intermediate=cell.intermediate, method=recipe["method"],
+                            compose=cell.compose, target=cell.target, seed=cell.seed, run=run_path)
+    record = {"recipe": recipe.name, "cell": cell.key, "fingerprint": fp, "intermediate": cell.intermediate,
+              "target": cell.target, "seed": cell.seed, "method": recipe["method"], "compose": cell.compose,
+              "run": run_path, "intermediate_runs": list(cell.needs), "evaluation": settings, "result": result,
+              "rows": rows}
+    write_json_atomic(cell.result, record)
+    log_event(plan, "cell-evaluated", cell=cell.key, result=cell.result)
+    return {**record, "cached": False}
+
+
+# ------------------------------------------------------------------------------------------ driver
+EXECUTORS = ("local", "slurm", "submitit-local", "submitit-debug")
+
+
+@dataclass
+class ExecutorOptions:
+    """``local``: cells one after another in this process. ``slurm``: one SLURM job per intermediate
+    module, then one per cell (array jobs through submitit); ``submitit-local`` / ``submitit-debug``:
+    the same code path on this machine (subprocesses / in-process), for testing a cluster setup.
+    A cell uses the GPUs its job gets through the Trainer (accelerate); the grid launches nothing itself."""
+
+    kind: str = "local"
+    partition: str | None = None
+    gpus_per_node: int | None = None
+    cpus_per_task: int | None = None
+    mem_gb: int | None = None
+    timeout_min: int | None = None
+    array_parallelism: int | None = None
+    folder: str | None = None
+
+
+@dataclass
+class Summary:
+    done: list[str] = field(default_factory=list)
+    cached: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    blocked: dict[str, str] = field(default_factory=dict)
+
+    def line(self) -> str:
+        return (f"{len(self.done)} cell(s) done, {len(self.cached)} already done, {len(self.failed)} failed, "
+                f"{len(self.blocked)} skipped")
+
+
+def prepare(plan: Plan, log=print) -> None:
+    """Side effects before running: the tiny model (``model: tiny``) and OUTPUT/recipe.json."""
+    if plan.recipe["model"] == "tiny" and not (Path(plan.model) / "config.json").is_file():
+        from adapterstilts.tiny_model import make_tiny_model
+
+        log(f"building the tiny XLM-R in {plan.model}")
+        make_tiny_model(plan.model)
+    write_json_atomic(Path(plan.root) / RECIPE_FILE, plan.recipe.to_json())
+
+
+def _commit(plan: Plan, store: ResultsStore, cell: Cell, record: dict, summary: Summary, log) -> None:
+    name = plan.recipe.name
+    if record.get("cached") and store.has_cell(name, cell.key):
+        summary.cached.append(cell.key)
+        return
+    store.replace_cell(name, cell.key, record["rows"])
+    log_event(plan, "cell-synced" if record.get("cached") else "cell-done", cell=cell.key)
+    (summary.cached if record.get("cached") else summary.done).append(cell.key)
+    if not record.get("cached"):
+        log(f"done {cell.key}: {_headline(record)}")
+
+
+def _headline(record: dict) -> str:
+    average = record["result"].get("average", {})
+    primary = record["result"].get("primary")
+    value = average.get(primary)
+    return f"{primary} {value:.2f} (mean over {len(record['result']['languages'])} languages)" if value is not None else "-"
+
+
+def _reason(exc: BaseException) -> str:
+    text = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    return text[-1] if text else type(exc).__name__
+
+
+def run_grid(plan: Plan, executor: ExecutorOptions | None = None, *, keep_going: bool = False, log=print) -> Summary:
+    executor = executor or ExecutorOptions()
+    if executor.kind not in EXECUTORS:
+        raise UserError(f"unknown --executor {executor.kind!r}; choose one of: {', '.join(EXECUTORS)}")
+    summary = Summary(blocked={c.key: c.blocked for c in plan.cells if c.blocked})
+    runnable = [c for c in plan.cells if not c.blocked]
+    if not runnable:
+        if summary.blocked:
+            raise UserError(f"nothing to run: {next(iter(summary.blocked.values()))}")
+        raise UserError("nothing to run: the selection (--only) matches no cell of the recipe")
+    for key, why in summary.blocked.items():
+        log(f"skipping {key}: {why}")
+    prepare(plan, log)
+    store = ResultsStore(plan.store)
+    if executor.kind == "local":
+        for cell in runnable:
+            try:
+                record = run_cell(plan, cell, log=log)
+            except Exception as exc:
+                if not keep_going:
+                    raise
+                summary.failed[cell.key] = _reason(exc)
+                log(f"failed {cell.key}: {_reason(exc)}")
+                continue
+            _commit(plan, store, cell, record, summary, log)
+    else:
+        _run_submitit(plan, runnable, executor, store, summary, log)
+    log(summary.line())
+    if summary.failed:
+        first = next(iter(summary.failed.items()))
+        raise UserError(f"{len(summary.failed)} cell(s) failed (first: {first[0]}: {first[1]}); finished cells are "
+                        f"kept: fix the cause and run again to resume (events in {plan.log_path})")
+    return summary
+
+
+def _intermediate_job(plan: Plan, job: Intermediate) -> str:
+    return str(ensure_intermediate(plan, job).path)
+
+
+def _cell_job(plan: Plan, cell: Cell) -> dict:
+    return run_cell(plan, cell)
+
+
+def _submitit_executor(plan: Plan, options: ExecutorOptions):
+    try:
+        import submitit
+    except ImportError:
+        raise UserError(f"--executor {options.kind} needs submitit, which is not installed; "
+                        "`pip install 'adapterstilts[cluster]'`") from None
+    cluster = {"slurm": "slurm", "submitit-local": "local", "submitit-debug": "debug"}[options.kind]
+    folder = options.folder or str(Path(plan.root) / "submitit" / "%j")
+    executor = submitit.AutoExecutor(folder=folder, cluster=cluster)
+    params: dict[str, Any] = {"name": f"adapterstilts-{plan.recipe.name}"}
+    for key in ("timeout_min", "gpus_per_node", "cpus_per_task", "mem_gb"):
+        if getattr(options, key) is not None:
+            params[key] = getattr(options, key)
+    if cluster == "slurm":
+        if options.partition:
+            params["slurm_partition"] = options.partition
+        if options.array_parallelism:
+            params["slurm_array_parallelism"] = options.array_parallelism
+    executor.update_parameters(**params)
+    return executor
+
+
+def _run_submitit(plan: Plan, cells: list[Cell], options: ExecutorOptions, store: ResultsStore, summary: Summary,
+                  log) -> None:
+    executor = _submitit_executor(plan, options)
+    todo = []
+    for cell in cells:
+        cached = cached_result(plan, cell)
+        if cached:
+            _commit(plan, store, cell, {**cached, "cached": True}, summary, log)
+        else:
+            todo.append(cell)
+    needed = {p for c in todo for p in c.needs}
+    jobs = [j for j in plan.intermediates if j.path in needed and intermediate_status(j) != "cached"]
+    failed: dict[str, str] = {}
+    if jobs:
+        log(f"submitting {len(jobs)} intermediate training job(s) ({options.kind})")
+        for job, future in zip(jobs, executor.map_array(_intermediate_job, [plan] * len(jobs), jobs)):
+            try:
+                future.result()
+            except Exception as exc:
+                failed[job.path] = f"intermediate {job.name} seed {job.seed} failed: {_reason(exc)}"
+    ready = []
+    for cell in todo:
+        reason = next((failed[p] for p in cell.needs if p in failed), None)
+        if reason:
+            summary.failed[cell.key] = reason
+        else:
+            ready.append(cell)
+    if ready:
+        log(f"submitting {len(ready)} cell job(s) ({options.kind})")
+        for cell, future in zip(ready, executor.map_array(_cell_job, [plan] * len(ready), ready)):
+            try:
+                record = future.result()
+            except Exception as exc:
+                summary.failed[cell.key] = _reason(exc)
+                continue
+            _commit(plan, store, cell, record, summary, log)

@@ -1,0 +1,303 @@
+"""The README.md model card of a pushed run, rendered from its (sanitised) manifest and metrics.
+
+The layout is the plain-text template below; each ``$name`` is filled by a small function. The card
+holds no local path (the manifest it reads is already sanitised by ``adapterstilts.hub``) and no
+token (nothing here reads one)."""
+from __future__ import annotations
+
+import re
+from string import Template
+from typing import Any
+
+TEMPLATE = Template("""\
+---
+$front_matter
+---
+
+# $title
+
+$summary
+
+## Module
+
+| | |
+|---|---|
+$details
+
+## Hyperparameters
+
+| name | value |
+|---|---|
+$hyperparameters
+
+## Results
+
+$results
+
+## How to use
+
+### With adapterstilts
+
+```bash
+$cli_usage
+```
+
+$library_usage
+
+## Framework versions
+
+$versions
+
+## Citation
+
+The method (English intermediate-task training for zero-shot cross-lingual transfer):
+
+```bibtex
+$citation
+```
+""")
+
+CITATION = """\
+@inproceedings{phang-etal-2020-english,
+  title     = {English Intermediate-Task Training Improves Zero-Shot Cross-Lingual Transfer Too},
+  author    = {Phang, Jason and Calixto, Iacer and Htut, Phu Mon and Pruksachatkun, Yada and Liu, Haokun and
+               Vania, Clara and Kann, Katharina and Bowman, Samuel R.},
+  booktitle = {Proceedings of the 1st Conference of the Asia-Pacific Chapter of the Association for Computational
+               Linguistics and the 10th International Joint Conference on Natural Language Processing},
+  pages     = {557--575},
+  year      = {2020},
+  address   = {Suzhou, China},
+  publisher = {Association for Computational Linguistics},
+  eprint    = {2005.13013},
+  archivePrefix = {arXiv}
+}"""
+
+METHOD_NAMES = {"lora": "LoRA (peft)", "bottleneck": "bottleneck adapter (adapters)", "full": "full fine-tune"}
+LIBRARY_TAG = {"lora": "peft", "bottleneck": "adapter-transformers", "full": "transformers"}
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9_.-]+$")
+_SKIP_METRIC_KEYS = {"total", "HasAns_total", "NoAns_total", "layer"}
+
+
+def is_hub_id(name: Any) -> bool:
+    return isinstance(name, str) and bool(_HUB_ID.match(name))
+
+
+def human_size(n: int | float | None) -> str:
+    if n is None:
+        return "unknown"
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(n) < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return str(n)
+
+
+def _value(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, (list, tuple)):
+        return ", ".join(str(x) for x in v) or "-"
+    return str(v).replace("|", "\\|")
+
+
+def _settings(manifest: dict) -> str:
+    settings = manifest.get("method_settings") or {}
+    return ", ".join(f"{k}={_value(v)}" for k, v in settings.items()) or "-"
+
+
+def _base_text(manifest: dict) -> str:
+    base = manifest.get("base_model") or {}
+    name = base.get("name")
+    if is_hub_id(name):
+        rev = f" (revision {base['revision']})" if base.get("revision") else ""
+        return f"[{name}](https://huggingface.co/{name}){rev}"
+    return f"a local model folder ({_value(name)}), not on the Hub: load a model with the architecture below"
+
+
+def front_matter(manifest: dict, metrics: dict | None) -> str:
+    from huggingface_hub import ModelCardData
+
+    base = (manifest.get("base_model") or {}).get("name")
+    method = manifest.get("method", "")
+    tags = ["adapterstilts", "stilts", "xtreme", "zero-shot-cross-lingual-transfer", method, manifest.get("task", "")]
+    if manifest.get("compose") not in (None, "none"):
+        tags.append(f"compose-{manifest['compose']}")
+    languages = sorted({lang for result in (metrics or {}).values() if isinstance(result, dict)
+                        for lang in (result.get("languages") or {})})
+    data = ModelCardData(library_name=LIBRARY_TAG.get(method), base_model=base if is_hub_id(base) else None,
+                         tags=[t for t in dict.fromkeys(tags) if t], language=languages or None)
+    return data.to_yaml()
+
+
+def details(manifest: dict) -> str:
+    base = manifest.get("base_model") or {}
+    arch = base.get("architecture") or {}
+    arch_text = ", ".join(f"{k} {v}" for k, v in arch.items() if v is not None) or "-"
+    head = manifest.get("head") or {}
+    labels = f"; labels: {', '.join(head['labels'])}" if head.get("labels") else ""
+    trainable, total = manifest.get("trainable_parameters"), manifest.get("total_parameters")
+    share = f" of {total:,} ({100 * trainable / total:.2f}%)" if trainable and total else ""
+    train = manifest.get("train") or {}
+    loss = train.get("training_loss")
+    rows = [
+        ("base model", _base_text(manifest)),
+        ("base architecture", arch_text),
+        ("base config hash", f"`{base.get('config_hash', '-')}`"),
+        ("task", f"{manifest.get('task')} ({manifest.get('kind', '-')}, {manifest.get('format', '-')}{labels})"),
+        ("method", f"{METHOD_NAMES.get(manifest.get('method'), manifest.get('method'))}: {_settings(manifest)}"),
+        ("composition", composition(manifest)),
+        ("trainable parameters", f"{trainable:,}{share}" if isinstance(trainable, int) else "-"),
+        ("module size on disk", f"{human_size(manifest.get('module_size_bytes'))} (`module/`)"),
+        ("training", f"{train.get('steps', '-')} steps, final training loss "
+                     f"{loss:.4f}" if isinstance(loss, float) else f"{train.get('steps', '-')} steps"),
+        ("training data", f"{_value(train.get('data'))}, {train.get('features', '-')} features"),
+        ("seed", _value(manifest.get("seed"))),
+    ]
+    return "\n".join(f"| {k} | {v} |" for k, v in rows)
+
+
+def composition(manifest: dict) -> str:
+    compose = manifest.get("compose", "none")
+    entries = manifest.get("intermediates") or []
+    if compose == "none" or not entries:
+        return "none (a single module on the frozen base model)" if manifest.get("method") != "full" else "none"
+    parts = [f"{e.get('module_name')} ({e.get('task')}, from {_value(e.get('source'))})" for e in entries]
+    return f"{compose} on intermediates: " + "; ".join(parts) + " (copies in `intermediates/`)"
+
+
+def hyperparameters(manifest: dict) -> str:
+    hp = manifest.get("hyperparameters") or {}
+    return "\n".join(f"| {k} | {_value(v)} |" for k, v in hp.items()) or "| - | - |"
+
+
+def results(metrics: dict | None) -> str:
+    if not metrics:
+        return "No evaluation results were recorded for this run (run `adapterstilts evaluate RUN` before pushing)."
+    blocks = []
+    for task, result in metrics.items():
+        if not isinstance(result, dict) or not result.get("languages"):
+            continue
+        per_lang = result["languages"]
+        keys = sorted({k for s in per_lang.values() for k, v in s.items()
+                       if isinstance(v, (int, float)) and k not in _SKIP_METRIC_KEYS})
+        primary = result.get("primary")
+        if primary in keys:
+            keys = [primary] + [k for k in keys if k != primary]
+        head = f"### {task} ({result.get('metric', '-')}, split {result.get('split', '-')}, data {result.get('data', '-')})"
+        lines = [head, "", "| language | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+        for lang, scores in per_lang.items():
+            lines.append(f"| {lang} | " + " | ".join(_score(scores.get(k)) for k in keys) + " |")
+        average = result.get("average") or {}
+        lines.append("| **average** | " + " | ".join(_score(average.get(k)) for k in keys) + " |")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) or "No per-language results were recorded for this run."
+
+
+def _score(v: Any) -> str:
+    return "-" if v is None else f"{v:.2f}" if isinstance(v, float) else str(v)
+
+
+def cli_usage(manifest: dict, repo_id: str) -> str:
+    method = manifest.get("method", "lora")
+    lines = []
+    if manifest.get("kind") in ("intermediate", "external"):
+        compose = "continue" if method == "full" else "stack"
+        lines.append("# the intermediate module of a target task (add @REVISION to pin a version)")
+        lines.append(f"adapterstilts train-target xnli --intermediate {repo_id} --compose {compose} --method {method}")
+    if manifest.get("head") and (is_hub_id((manifest.get("base_model") or {}).get("name")) or method == "full"):
+        lines.append("# zero-shot evaluation with its own head, on every language of its task")
+        lines.append(f"adapterstilts evaluate {repo_id}")
+    return "\n".join(lines) or f"# a {manifest.get('kind')} run: see the library instructions below"
+
+
+def library_usage(manifest: dict, repo_id: str) -> str:
+    method = manifest.get("method")
+    base = (manifest.get("base_model") or {}).get("name")
+    base_id = base if is_hub_id(base) else "BASE_MODEL"
+    note = "" if is_hub_id(base) else ("\nReplace `BASE_MODEL` with the base model it was trained on (it was a "
+                                       "local folder when this run was pushed; see the architecture above).\n")
+    entries = manifest.get("intermediates") or []
+    stacked = manifest.get("compose") in ("stack", "fuse") and entries
+    head = ("\nThe task head (`head.safetensors`, a plain `safetensors` file of the "
+            f"{(manifest.get('head') or {}).get('format', 'task')} head) is adapterstilts-specific; the code above "
+            "gives the encoder's hidden states.\n") if manifest.get("head") else ""
+    if method == "lora":
+        code = ["from peft import PeftModel", "from transformers import AutoModel", "",
+                f'base = AutoModel.from_pretrained("{base_id}", add_pooling_layer=False)']
+        if stacked:
+            first = entries[0]["module_name"]
+            code.append(f'model = PeftModel.from_pretrained(base, "{repo_id}", adapter_name="{first}", '
+                        f'subfolder="intermediates/{first}/module")')
+            for e in entries[1:]:
+                code.append(f'model.load_adapter("{repo_id}", adapter_name="{e["module_name"]}", '
+                            f'subfolder="intermediates/{e["module_name"]}/module")')
+            code.append(f'model.load_adapter("{repo_id}", adapter_name="default", subfolder="module")')
+            names = ", ".join(f'"{e["module_name"]}"' for e in entries) + ', "default"'
+            code.append(f"model.base_model.set_adapter([{names}])  # stacked: all LoRA modules active")
+        else:
+            code.append(f'model = PeftModel.from_pretrained(base, "{repo_id}", subfolder="module")')
+        intro = "### With plain peft\n\nThe LoRA module is a standard peft adapter in the `module/` subfolder:"
+        return f"{intro}\n\n```python\n" + "\n".join(code) + f"\n```\n{note}{head}"
+    if method == "bottleneck":
+        code = ["import os", "", "import adapters", "from huggingface_hub import snapshot_download",
+                "from transformers import AutoModel", "",
+                f'model = AutoModel.from_pretrained("{base_id}", add_pooling_layer=False)', "adapters.init(model)",
+                f'path = snapshot_download("{repo_id}", allow_patterns=["module/*", "intermediates/*"])']
+        if stacked:
+            for e in entries:
+                code.append(f'model.load_adapter(os.path.join(path, "intermediates", "{e["module_name"]}", "module"), '
+                            f'load_as="{e["module_name"]}", use_safetensors=True)')
+        if manifest.get("compose") == "fuse":
+            code.append('model.load_adapter_fusion(os.path.join(path, "module"), set_active=True, use_safetensors=True)')
+        else:
+            name = manifest.get("module_name") or manifest.get("task")
+            code.append(f'model.load_adapter(os.path.join(path, "module"), load_as="{name}", use_safetensors=True)')
+            if stacked:
+                from_names = ", ".join(f'"{e["module_name"]}"' for e in entries)
+                code += ["from adapters.composition import Stack", "",
+                         f'model.set_active_adapters(Stack({from_names}, "{name}"))']
+            else:
+                code.append(f'model.set_active_adapters("{name}")')
+        intro = ("### With plain adapters\n\nThe bottleneck adapter is saved by `adapters` in the `module/` subfolder "
+                 "(`adapters` loads Hub repos from their root only, so fetch the subfolder first):")
+        return f"{intro}\n\n```python\n" + "\n".join(code) + f"\n```\n{note}{head}"
+    code = ["from transformers import AutoModel, AutoTokenizer", "",
+            f'model = AutoModel.from_pretrained("{repo_id}", subfolder="module")',
+            f'tokenizer = AutoTokenizer.from_pretrained("{repo_id}", subfolder="module")']
+    return ("### With plain transformers\n\nThe fine-tuned encoder is saved with `save_pretrained` in `module/`:"
+            "\n\n```python\n" + "\n".join(code) + f"\n```\n{head}")
+
+
+def versions(manifest: dict) -> str:
+    items = manifest.get("versions") or {}
+    return "\n".join(f"- {k} {v}" for k, v in items.items()) or "- unknown"
+
+
+def render_card(manifest: dict, metrics: dict | None, repo_id: str) -> str:
+    """README.md text for ``repo_id`` from a sanitised manifest and metrics (``RUN/metrics.json``)."""
+    method = METHOD_NAMES.get(manifest.get("method"), manifest.get("method"))
+    task, kind = manifest.get("task"), manifest.get("kind", "")
+    base = (manifest.get("base_model") or {}).get("name")
+    on = f" on intermediate module(s) ({manifest['compose']})" if manifest.get("compose") not in (None, "none") else ""
+    summary = (f"A {method} module for the {kind} task **{task}**{on}, trained with "
+               f"adapterstilts on top of the frozen base model `{base}`, for English "
+               "intermediate-task training (STILTs) and zero-shot cross-lingual transfer (XTREME). The folder "
+               "layout: `manifest.json` (what was trained, how), `module/` (the module in its library's own "
+               "format), `head.safetensors` (the task head), `metrics.json` (evaluation results), "
+               "`intermediates/` (frozen modules it builds on, if any).")
+    if manifest.get("method") == "full":
+        summary = summary.replace(" on top of the frozen base model", " starting from the base model")
+    return TEMPLATE.substitute(
+        front_matter=front_matter(manifest, metrics).strip(),
+        title=f"{repo_id}: {task} ({manifest.get('method')})",
+        summary=summary,
+        details=details(manifest),
+        hyperparameters=hyperparameters(manifest),
+        results=results(metrics),
+        cli_usage=cli_usage(manifest, repo_id),
+        library_usage=library_usage(manifest, repo_id).rstrip(),
+        versions=versions(manifest),
+        citation=CITATION,
+    )

@@ -1,0 +1,427 @@
+"""Recipes: one YAML file describes a whole intermediate x target x seed grid.
+
+Resolution order: ``DEFAULTS`` (the paper's protocol, below) <- the recipe file <- command-line
+overrides (``--set key=value``: dotted keys, values parsed as YAML scalars). Dictionaries merge key
+by key, lists and scalars replace. Every layer is checked on its own, so an error names the key and
+where it came from (the file, or ``--set``); the merged recipe is then checked as a whole.
+
+Bundled recipes live in ``adapterstilts/recipes_data/*.yaml`` (package data, so installed users have
+them); ``adapterstilts run NAME`` finds them by name, any other argument is a path to a YAML file.
+
+Keys (see ``adapterstilts recipes NAME`` for a fully resolved example):
+
+    name, description        free text; name defaults to the file name
+    model, revision          base model id / folder; ``tiny`` builds the bundled tiny XLM-R into OUTPUT
+    data                     hub | sample | DIR (per phase and per task overridable)
+    method                   lora | bottleneck | full
+    compose                  none | stack | fuse | continue (how targets use the intermediate modules)
+    seeds                    list of ints
+    intermediates            intermediate tasks; "none" = no-intermediate baseline, "multitask" = all at once
+    multitask_tasks          tasks of the multi-task intermediate (empty: the other listed intermediates)
+    targets                  XTREME target tasks
+    languages                all | [langs] | {target: all | [langs], default: ...}
+    intermediate, target     training settings (any TrainConfig field, e.g. lr, epochs, batch_size,
+                             grad_accum, max_length, max_steps, save_steps...) and ``per_task:
+                             {task: {settings}}`` overrides
+    evaluation               split, max_examples, batch_size, layer (retrieval)
+    output                   output root (default runs/NAME); intermediate_output: where intermediate
+                             modules go (default OUTPUT/intermediate; share it between recipes to reuse them)
+    results                  results store (default OUTPUT/results.sqlite)
+    report_to                auto (tensorboard when importable, else none) | none | tensorboard | wandb | mlflow
+"""
+from __future__ import annotations
+
+import copy
+import json
+import types
+import typing
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from adapterstilts.errors import UserError
+
+RECIPES_DIR = Path(__file__).parent / "recipes_data"
+SPECIAL_INTERMEDIATES = ("none", "multitask")
+METHOD_NAMES = ("lora", "bottleneck", "full")
+COMPOSE_NAMES = ("none", "stack", "fuse", "continue")
+REPORT_TO = ("auto", "none", "tensorboard", "wandb", "mlflow")
+# TrainConfig fields a recipe does not set per phase (the grid sets them, or they are top-level keys)
+_NOT_PHASE_KEYS = {"task", "output", "model", "revision", "method", "compose", "intermediates", "seed",
+                   "overwrite", "progress", "report_to"}
+# TrainConfig fields that do not change what a run learns (ignored when comparing a cached run)
+VOLATILE_KEYS = ("overwrite", "progress", "report_to", "logging_steps", "save_steps", "output")
+
+DEFAULTS: dict[str, Any] = {
+    "name": "",
+    "description": "",
+    "model": "FacebookAI/xlm-roberta-large",
+    "revision": None,
+    "data": "hub",
+    "method": "full",
+    "compose": "continue",
+    "seeds": [42],
+    "intermediates": ["none"],
+    "multitask_tasks": [],
+    "targets": ["xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa", "bucc2018", "tatoeba"],
+    "languages": "all",
+    # jiant / the paper: lr 1e-5 (null: the method's default, 1e-4 for LoRA / bottleneck), warmup 10%,
+    # max length 256 (QA 384: the task's default when null), effective batch 32 (QA 16)
+    "intermediate": {"lr": None, "epochs": 3.0, "batch_size": 8, "grad_accum": 4, "warmup_ratio": 0.1,
+                     "max_length": None, "per_task": {"squad": {"batch_size": 4, "grad_accum": 4},
+                                                      "squad_v2": {"batch_size": 4, "grad_accum": 4}}},
+    "target": {"lr": None, "epochs": 2.0, "batch_size": 8, "grad_accum": 4, "warmup_ratio": 0.1, "max_length": None,
+               "per_task": {"xnli": {"epochs": 2.0}, "pawsx": {"epochs": 5.0}, "udpos": {"epochs": 10.0},
+                            "panx": {"epochs": 10.0},
+                            "xquad": {"epochs": 2.0, "batch_size": 4, "grad_accum": 4},
+                            "mlqa": {"epochs": 2.0, "batch_size": 4, "grad_accum": 4},
+                            "tydiqa": {"epochs": 2.0, "batch_size": 4, "grad_accum": 4}}},
+    "evaluation": {"split": None, "max_examples": None, "batch_size": 64, "layer": None},
+    "output": None,
+    "intermediate_output": None,
+    "results": None,
+    "report_to": "auto",
+}
+
+
+# ------------------------------------------------------------------------------------------ types
+def _train_hints() -> dict[str, Any]:
+    from adapterstilts.config import TrainConfig
+
+    hints = typing.get_type_hints(TrainConfig)
+    return {f.name: hints[f.name] for f in fields(TrainConfig) if f.name not in _NOT_PHASE_KEYS}
+
+
+def _describe(hint) -> str:
+    if hint is type(None):
+        return "null"
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return " or ".join(_describe(a) for a in typing.get_args(hint))
+    if typing.get_origin(hint) in (tuple, list):
+        return f"a list of {_describe(typing.get_args(hint)[0])}"
+    return {bool: "true/false", int: "an integer", float: "a number", str: "a string"}.get(hint, str(hint))
+
+
+def _coerce(value, hint):
+    """``value`` converted to ``hint`` (int -> float, "1e-5" -> float, list -> tuple), or raise TypeError."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        for option in typing.get_args(hint):
+            try:
+                return _coerce(value, option)
+            except TypeError:
+                continue
+        raise TypeError
+    if hint is type(None):
+        if value is None:
+            return None
+        raise TypeError
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise TypeError
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise TypeError
+    if hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads 1e-5 (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                raise TypeError from None
+        raise TypeError
+    if hint is str:
+        if isinstance(value, str):
+            return value
+        raise TypeError
+    origin = typing.get_origin(hint)
+    if origin in (tuple, list):
+        if not isinstance(value, (list, tuple)):
+            raise TypeError
+        inner = typing.get_args(hint)[0]
+        items = [_coerce(v, inner) for v in value]
+        return tuple(items) if origin is tuple else items
+    raise TypeError
+
+
+STR_LIST = list[str]
+INT_LIST = list[int]
+OPT_STR = typing.Optional[str]
+OPT_INT = typing.Optional[int]
+TOP_KEYS: dict[str, Any] = {
+    "name": str, "description": str, "model": str, "revision": OPT_STR, "data": str, "method": str,
+    "compose": str, "seeds": INT_LIST, "intermediates": STR_LIST, "multitask_tasks": STR_LIST, "targets": STR_LIST,
+    "languages": "languages", "intermediate": "phase", "target": "phase", "evaluation": "evaluation",
+    "output": OPT_STR, "intermediate_output": OPT_STR, "results": OPT_STR, "report_to": str,
+}
+EVAL_KEYS: dict[str, Any] = {"split": OPT_STR, "max_examples": OPT_INT, "batch_size": int, "layer": OPT_INT}
+
+
+class _Checker:
+    """Checks one layer (a file, or the --set overrides) against the schema; names ``source`` in errors."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.phase_hints = {**_train_hints(), "data": OPT_STR}
+
+    def fail(self, key: str, problem: str, fix: str) -> UserError:
+        return UserError(f"{self.source}: {key}: {problem}; {fix}")
+
+    def unknown(self, key: str, known) -> UserError:
+        return self.fail(key, "unknown key", f"use one of: {', '.join(sorted(known))}")
+
+    def typed(self, key: str, value, hint):
+        try:
+            return _coerce(value, hint)
+        except TypeError:
+            raise self.fail(key, f"expected {_describe(hint)}, got {value!r}", "fix the value") from None
+
+    def mapping(self, key: str, value) -> dict:
+        if not isinstance(value, dict):
+            raise self.fail(key, f"expected a mapping of keys, got {value!r}", "indent the keys below it")
+        return value
+
+    def check(self, layer: dict) -> dict:
+        out: dict[str, Any] = {}
+        for key, value in layer.items():
+            if key not in TOP_KEYS:
+                raise self.unknown(str(key), TOP_KEYS)
+            kind = TOP_KEYS[key]
+            if kind == "phase":
+                out[key] = self.phase(key, value)
+            elif kind == "evaluation":
+                out[key] = {k: self.typed(f"{key}.{k}", v, EVAL_KEYS[k]) if k in EVAL_KEYS else _raise(
+                    self.unknown(f"{key}.{k}", EVAL_KEYS)) for k, v in self.mapping(key, value).items()}
+            elif kind == "languages":
+                out[key] = self.languages(value)
+            else:
+                out[key] = self.typed(key, value, kind)
+        return out
+
+    def settings(self, prefix: str, value) -> dict:
+        out = {}
+        for k, v in self.mapping(prefix, value).items():
+            if k not in self.phase_hints:
+                raise self.unknown(f"{prefix}.{k}", self.phase_hints)
+            out[k] = self.typed(f"{prefix}.{k}", v, self.phase_hints[k])
+        return out
+
+    def phase(self, key: str, value) -> dict:
+        value = dict(self.mapping(key, value))
+        per_task = self.mapping(f"{key}.per_task", value.pop("per_task", None) or {})
+        out = self.settings(key, value)
+        out["per_task"] = {str(t): self.settings(f"{key}.per_task.{t}", s) for t, s in per_task.items()}
+        return out
+
+    def languages(self, value):
+        if isinstance(value, str):
+            if value != "all":
+                raise self.fail("languages", f"expected 'all', a list or a mapping, got {value!r}",
+                                "write languages: all, or a list such as [de, zh]")
+            return value
+        if isinstance(value, list):
+            return self.typed("languages", value, STR_LIST)
+        out = {}
+        for target, langs in self.mapping("languages", value).items():
+            if langs != "all":
+                langs = self.typed(f"languages.{target}", langs, STR_LIST)
+            out[str(target)] = langs
+        return out
+
+
+def _raise(exc: Exception):
+    raise exc
+
+
+# ------------------------------------------------------------------------------------------ loading
+def bundled_recipes() -> dict[str, Path]:
+    return {p.stem: p for p in sorted(RECIPES_DIR.glob("*.yaml"))}
+
+
+def find_recipe(ref: str | Path) -> Path:
+    path = Path(ref)
+    if path.is_file():
+        return path
+    bundled = bundled_recipes()
+    if str(ref) in bundled:
+        return bundled[str(ref)]
+    raise UserError(f"no recipe {str(ref)!r}: not a file and not a bundled recipe; pass a YAML path or one of: "
+                    f"{', '.join(bundled) or 'none'} (`adapterstilts recipes` lists them)")
+
+
+def read_yaml(path: Path) -> dict:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise UserError(f"{path}:{where} is not valid YAML ({problem}); fix the syntax") from None
+    except OSError as exc:
+        raise UserError(f"cannot read recipe {path} ({exc.strerror}); check the path") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: a recipe is a mapping of keys (name:, method:, ...), got {type(data).__name__}; "
+                        "see `adapterstilts recipes tiny` for an example")
+    return data
+
+
+def parse_overrides(items: list[str] | None) -> dict:
+    """``["target.per_task.xnli.epochs=3", "seeds=[1,2]"]`` -> nested dict (values parsed as YAML)."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key or any(not part for part in key.split(".")):
+            raise UserError(f"--set {item!r}: expected KEY=VALUE with a dotted key, e.g. --set target.epochs=3")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            raise UserError(f"--set {item!r}: the value is not a YAML scalar or list; quote it") from None
+        node = out
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise UserError(f"--set {item!r}: {part!r} was already set to a value; set its keys only")
+        node[parts[-1]] = value
+    return out
+
+
+def merge(base: dict, layer: dict) -> dict:
+    """``layer`` over ``base``: dictionaries merge key by key, anything else replaces."""
+    out = copy.deepcopy(base)
+    for key, value in layer.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def merge_layer(base: dict, layer: dict) -> dict:
+    """A recipe layer over the layers below it. A phase-level setting of a later layer also beats the
+    lower layers' per-task values of that setting (``target: {max_steps: 2}`` in a recipe applies to
+    every target, even those the defaults give per-task epochs or batch sizes)."""
+    base = copy.deepcopy(base)
+    for phase in ("intermediate", "target"):
+        common = [k for k in layer.get(phase, {}) if k != "per_task"]
+        for settings in base.get(phase, {}).get("per_task", {}).values():
+            for key in common:
+                settings.pop(key, None)
+    return merge(base, layer)
+
+
+@dataclass
+class Recipe:
+    """A resolved, validated recipe (``data`` is plain JSON) and where it came from."""
+
+    data: dict[str, Any]
+    source: str
+
+    @property
+    def name(self) -> str:
+        return self.data["name"]
+
+    def __getitem__(self, key: str):
+        return self.data[key]
+
+    def settings(self, phase: str, task: str) -> dict[str, Any]:
+        """Training settings of ``task`` in ``phase`` ("intermediate" | "target"): phase <- per_task."""
+        section = self.data[phase]
+        out = {k: v for k, v in section.items() if k != "per_task"}
+        out.update(section["per_task"].get(task, {}))
+        return out
+
+    def languages_for(self, target: str) -> str | list[str]:
+        langs = self.data["languages"]
+        if isinstance(langs, dict):
+            return langs.get(target, langs.get("default", "all"))
+        return langs
+
+    def to_json(self) -> dict[str, Any]:
+        return json.loads(json.dumps({**self.data, "source": self.source}))
+
+
+def load_recipe(ref: str | Path, overrides: list[str] | None = None) -> Recipe:
+    path = find_recipe(ref)
+    layer = _Checker(str(path)).check(read_yaml(path))
+    extra = _Checker("--set").check(parse_overrides(overrides))
+    data = merge_layer(merge_layer(DEFAULTS, layer), extra)
+    if not data["name"]:
+        data["name"] = path.stem
+    source = str(path) + (" (with --set overrides)" if overrides else "")
+    validate(data, source)
+    return Recipe(data, str(path))
+
+
+def validate(data: dict, source: str) -> None:
+    """Cross-key checks of a merged recipe (each key's type was checked in its own layer)."""
+    from adapterstilts.modules import get_method
+    from adapterstilts.tasks import TASKS, get_task
+
+    def fail(key: str, problem: str, fix: str) -> UserError:
+        return UserError(f"{source}: {key}: {problem}; {fix}")
+
+    def kind_of(name: str) -> str | None:
+        return TASKS.get(name).kind if name in TASKS else None
+
+    intermediates = [n for n in TASKS.names() if kind_of(n) == "intermediate"]
+    targets = [n for n in TASKS.names() if kind_of(n) == "target"]
+    for key, choices in (("method", METHOD_NAMES), ("compose", COMPOSE_NAMES), ("report_to", REPORT_TO)):
+        if data[key] not in choices:
+            raise fail(key, f"unknown value {data[key]!r}", f"choose one of: {', '.join(choices)}")
+    for key in ("seeds", "intermediates", "targets"):
+        if not data[key]:
+            raise fail(key, "empty list", "list at least one")
+        if len(set(data[key])) != len(data[key]):
+            raise fail(key, f"duplicates in {data[key]}", "list each once")
+    for i, name in enumerate(data["intermediates"]):
+        if name not in intermediates and name not in SPECIAL_INTERMEDIATES:
+            raise fail(f"intermediates[{i}]", f"unknown intermediate task {name!r}",
+                       f"choose from: {', '.join(list(SPECIAL_INTERMEDIATES) + intermediates)}")
+    for i, name in enumerate(data["multitask_tasks"]):
+        if name not in intermediates:
+            raise fail(f"multitask_tasks[{i}]", f"unknown intermediate task {name!r}", f"choose from: {', '.join(intermediates)}")
+    for i, name in enumerate(data["targets"]):
+        if name not in targets:
+            raise fail(f"targets[{i}]", f"unknown target task {name!r}", f"choose from: {', '.join(targets)}")
+    for phase, allowed in (("intermediate", intermediates + ["multitask"]), ("target", targets)):
+        for task in data[phase]["per_task"]:
+            if task not in allowed:
+                raise fail(f"{phase}.per_task.{task}", f"unknown {phase} task {task!r}", f"choose from: {', '.join(allowed)}")
+    langs = data["languages"]
+    per_target = langs if isinstance(langs, dict) else {t: langs for t in data["targets"]}
+    for target, values in per_target.items():
+        if target == "default":
+            continue
+        if target not in targets:
+            raise fail(f"languages.{target}", f"unknown target task {target!r}", f"choose from: {', '.join(targets)}")
+        if values != "all":
+            task = get_task(target)
+            for lang in values:
+                if lang not in task.languages:
+                    raise fail(f"languages.{target}" if isinstance(langs, dict) else "languages",
+                               f"{target} has no language {lang!r}", f"choose from: {', '.join(task.languages)}")
+    tasks = [n for n in data["intermediates"] if n not in SPECIAL_INTERMEDIATES]
+    supported = get_method(data["method"]).supports
+    if data["compose"] not in supported:
+        raise fail("compose", f"{data['compose']!r} is not available with method {data['method']}",
+                   f"choose one of: {', '.join(sorted(supported))}")
+    if data["compose"] == "none" and (tasks or "multitask" in data["intermediates"]):
+        raise fail("compose", "'none' trains targets from the plain backbone, but intermediate tasks are listed",
+                   "set compose: stack | fuse | continue, or list only 'none'")
+    if data["compose"] == "fuse" and len(tasks) + ("multitask" in data["intermediates"]) < 1:
+        raise fail("compose", "'fuse' needs intermediate tasks to fuse", "list at least one intermediate task")
+    for phase in ("intermediate", "target"):
+        for task, settings in [(None, data[phase]), *data[phase]["per_task"].items()]:
+            where = f"{phase}.per_task.{task}" if task else phase
+            if settings.get("batch_size", 1) < 1 or settings.get("grad_accum", 1) < 1:
+                raise fail(where, "batch_size and grad_accum must be at least 1", "fix the value")

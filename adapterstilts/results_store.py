@@ -1,0 +1,141 @@
+"""The results store: one tidy SQLite table with a row per (recipe, cell, language, metric).
+
+    recipe, cell, intermediate, method, compose, target, language, metric, seed, value, run, recorded_at
+
+``cell`` is ``INTERMEDIATE/TARGET/seedSEED``. A cell's rows are written in one transaction that first
+deletes that cell's earlier rows, so re-running a cell replaces its results and a crash leaves either
+the old rows or the new ones. Read it with plain ``sqlite3``, with ``pandas.read_sql("SELECT * FROM
+results", sqlite3.connect(path))`` or with :func:`ResultsStore.to_dataframe`.
+
+Only the grid driver writes (cluster jobs write their cell's JSON; the driver copies it in), so one
+process writes at a time and the file can live on a shared disk."""
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from adapterstilts.errors import UserError
+
+COLUMNS = ("recipe", "cell", "intermediate", "method", "compose", "target", "language", "metric", "seed", "value",
+           "run", "recorded_at")
+STORE_FILE = "results.sqlite"
+# numbers in a result that are not scores (retrieval layer, pair counts, a tuned threshold)
+NOT_SCORES = frozenset({"layer", "num_pairs", "threshold", "total", "HasAns_total", "NoAns_total"})
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS results (
+    recipe TEXT NOT NULL, cell TEXT NOT NULL, intermediate TEXT NOT NULL, method TEXT NOT NULL,
+    compose TEXT NOT NULL, target TEXT NOT NULL, language TEXT NOT NULL, metric TEXT NOT NULL,
+    seed INTEGER NOT NULL, value REAL NOT NULL, run TEXT, recorded_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS results_cell ON results (recipe, cell);
+"""
+
+
+def cell_key(intermediate: str, target: str, seed: int) -> str:
+    return f"{intermediate}/{target}/seed{seed}"
+
+
+def rows_from_result(result: Mapping[str, Any], *, recipe: str, intermediate: str, method: str, compose: str,
+                     target: str, seed: int, run: str | None) -> list[dict[str, Any]]:
+    """Tidy rows from an ``evaluate_run`` result: one per (language, numeric score)."""
+    rows = []
+    for language, scores in result["languages"].items():
+        for metric, value in scores.items():
+            if metric in NOT_SCORES or isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
+            rows.append({"recipe": recipe, "cell": cell_key(intermediate, target, seed), "intermediate": intermediate,
+                         "method": method, "compose": compose, "target": target, "language": language,
+                         "metric": metric, "seed": int(seed), "value": float(value), "run": run})
+    return rows
+
+
+class ResultsStore:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def _connect(self, create: bool) -> sqlite3.Connection:
+        if not create and not self.path.is_file():
+            raise UserError(f"no results store at {self.path}; run a recipe first (`adapterstilts run tiny`) "
+                            "or pass the results.sqlite of an output root")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(str(self.path), timeout=60, isolation_level=None)
+            if create:
+                conn.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise UserError(f"{self.path} is not a readable results store ({exc}); pass a results.sqlite file") from None
+        return conn
+
+    def replace_cell(self, recipe: str, cell: str, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Replace every row of (recipe, cell) by ``rows``, atomically. Returns the number written."""
+        now = time.time()
+        values = [tuple(row.get(c, now if c == "recorded_at" else None) for c in COLUMNS) for row in rows]
+        for row in values:
+            if row[0] != recipe or row[1] != cell:
+                raise ValueError(f"row of {row[0]}/{row[1]} given for cell {recipe}/{cell}")
+        conn = self._connect(create=True)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("DELETE FROM results WHERE recipe = ? AND cell = ?", (recipe, cell))
+                conn.executemany(f"INSERT INTO results ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+                                 values)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        finally:
+            conn.close()
+        return len(values)
+
+    def has_cell(self, recipe: str, cell: str) -> bool:
+        if not self.path.is_file():
+            return False
+        conn = self._connect(create=True)
+        try:
+            found = conn.execute("SELECT 1 FROM results WHERE recipe = ? AND cell = ? LIMIT 1", (recipe, cell)).fetchone()
+        finally:
+            conn.close()
+        return found is not None
+
+    def rows(self, recipe: str | None = None) -> list[dict[str, Any]]:
+        conn = self._connect(create=False)
+        conn.row_factory = sqlite3.Row
+        try:
+            query = f"SELECT {', '.join(COLUMNS)} FROM results"
+            params: tuple = ()
+            if recipe is not None:
+                query, params = query + " WHERE recipe = ?", (recipe,)
+            try:
+                found = conn.execute(query + " ORDER BY recipe, cell, language, metric", params).fetchall()
+            except sqlite3.OperationalError as exc:
+                raise UserError(f"{self.path} has no results table ({exc}); pass the results.sqlite a grid wrote") from None
+        finally:
+            conn.close()
+        return [dict(r) for r in found]
+
+    def cells(self, recipe: str | None = None) -> set[tuple[str, str]]:
+        return {(r["recipe"], r["cell"]) for r in self.rows(recipe)}
+
+    def to_dataframe(self, recipe: str | None = None):
+        try:
+            import pandas as pd
+        except ImportError:
+            raise UserError("pandas is not installed; `pip install 'adapterstilts[report]'`") from None
+        return pd.DataFrame(self.rows(recipe), columns=list(COLUMNS))
+
+
+def find_stores(path: str | Path) -> list[Path]:
+    """A results.sqlite file, or every results.sqlite under a folder (an output root, or runs/)."""
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        found = sorted(p for p in path.rglob(STORE_FILE) if ".partial" not in str(p))
+        if found:
+            return found
+    raise UserError(f"no results store at {path}: pass a results.sqlite file or a folder that holds one "
+                    "(a recipe's output root, e.g. runs/tiny)")

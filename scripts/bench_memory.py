@@ -1,0 +1,248 @@
+"""Peak GPU memory and step time of intermediate-task training at XLM-R Large shapes.
+
+Builds a randomly initialised XLM-R Large (the real ``xlm-roberta-large`` configuration, written out
+below: nothing is downloaded), saves it to a temporary folder, then for each setup loads it the way
+``adapterstilts train-intermediate`` does (``modules.backbone.load_encoder`` with the same
+BackboneOptions, so 8/4-bit go through ``from_pretrained`` + ``BitsAndBytesConfig`` +
+``prepare_model_for_kbit_training``), adds the module with ``modules.lora`` / ``modules.full``, a
+classification head, AdamW and gradient clipping, runs a few warm-up steps and then timed steps on
+random tokens, and reports ``torch.cuda.max_memory_allocated`` and the mean step time, with each
+setup's ratio to the fp32 full fine-tune.
+
+    .venv/bin/python scripts/bench_memory.py                       # GPU, XLM-R Large, batch 32 x 256
+    .venv/bin/python scripts/bench_memory.py --batch-size 8 --seq-len 256 --rows 8bit-lora,8bit-lora-gc
+    .venv/bin/python scripts/bench_memory.py --tiny --device cpu   # smoke test: tiny shapes, seconds
+
+Quantised rows need CUDA and bitsandbytes; elsewhere they are skipped with a note. See
+docs/benchmarks.md."""
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+# FacebookAI/xlm-roberta-large's config.json, architecture fields.
+XLMR_LARGE = dict(vocab_size=250002, hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,
+                  intermediate_size=4096, max_position_embeddings=514, type_vocab_size=1, layer_norm_eps=1e-5,
+                  hidden_act="gelu", hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1,
+                  pad_token_id=1, bos_token_id=0, eos_token_id=2)
+TINY = dict(XLMR_LARGE, vocab_size=1000, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+            intermediate_size=128)
+
+
+@dataclass(frozen=True)
+class Setup:
+    key: str
+    label: str
+    method: str
+    bf16: bool = False
+    load_in_8bit: bool = False
+    load_in_4bit: bool = False
+    gradient_checkpointing: bool = False
+
+    @property
+    def quantized(self) -> bool:
+        return self.load_in_8bit or self.load_in_4bit
+
+
+SETUPS = {s.key: s for s in (
+    Setup("fp32-full", "fp32 full fine-tune", "full"),
+    Setup("bf16-lora", "bf16 LoRA", "lora", bf16=True),
+    Setup("8bit-lora", "8-bit LoRA (bf16 compute)", "lora", bf16=True, load_in_8bit=True),
+    Setup("4bit-lora", "4-bit NF4 LoRA (bf16 compute)", "lora", bf16=True, load_in_4bit=True),
+    Setup("8bit-lora-gc", "8-bit LoRA + gradient checkpointing", "lora", bf16=True, load_in_8bit=True,
+          gradient_checkpointing=True),
+)}
+DEFAULT_ROWS = "fp32-full,bf16-lora,8bit-lora,4bit-lora,8bit-lora-gc"
+
+
+@dataclass
+class Result:
+    setup: Setup
+    peak_bytes: int | None = None
+    step_seconds: float | None = None
+    trainable: int | None = None
+    note: str = ""
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--device", default=None, help="cuda | cpu (default: cuda when available)")
+    p.add_argument("--tiny", action="store_true", help="tiny config and shapes (a CPU smoke test)")
+    p.add_argument("--batch-size", type=int, default=None, help="sequences per step (default 32; tiny 4)")
+    p.add_argument("--seq-len", type=int, default=None, help="tokens per sequence (default 256; tiny 32)")
+    p.add_argument("--warmup", type=int, default=None, help="untimed steps first (default 3; tiny 1)")
+    p.add_argument("--steps", type=int, default=None, help="timed steps (default 10; tiny 2)")
+    p.add_argument("--rows", default=DEFAULT_ROWS, help=f"comma list of setups: {', '.join(SETUPS)}")
+    p.add_argument("--lora-r", type=int, default=8)
+    p.add_argument("--lora-alpha", type=int, default=16)
+    p.add_argument("--out", type=Path, default=None, help="also write the Markdown table here")
+    args = p.parse_args(argv)
+    small = args.tiny
+    args.batch_size = args.batch_size or (4 if small else 32)
+    args.seq_len = args.seq_len or (32 if small else 256)
+    args.warmup = args.warmup if args.warmup is not None else (1 if small else 3)
+    args.steps = args.steps or (2 if small else 10)
+    rows = [r.strip() for r in args.rows.split(",") if r.strip()]
+    unknown = [r for r in rows if r not in SETUPS]
+    if unknown:
+        p.error(f"unknown --rows {', '.join(unknown)}; choose from {', '.join(SETUPS)}")
+    args.rows = rows
+    return args
+
+
+def write_random_model(config_fields: dict, folder: Path) -> None:
+    import torch
+    from transformers import XLMRobertaConfig, XLMRobertaModel
+
+    torch.manual_seed(0)
+    config = XLMRobertaConfig(**config_fields)
+    XLMRobertaModel(config, add_pooling_layer=False).save_pretrained(folder, safe_serialization=True)
+
+
+def build(setup: Setup, model_dir: Path, device, args):
+    """The model a training run would assemble, through the project's own backbone and module code."""
+    import torch
+
+    from adapterstilts.formats.base import get_format
+    from adapterstilts.modeling import TaskModel
+    from adapterstilts.modules import get_method, trainable_parameters
+    from adapterstilts.modules.backbone import BackboneOptions, load_encoder
+    from adapterstilts.tasks.base import get_task
+
+    options = BackboneOptions(model=str(model_dir), load_in_8bit=setup.load_in_8bit, load_in_4bit=setup.load_in_4bit,
+                              bf16=setup.bf16, gradient_checkpointing=setup.gradient_checkpointing)
+    method = get_method(setup.method)
+    encoder = load_encoder(options, trainable=setup.method == "full")
+    name = "default" if setup.method == "lora" else "bench"
+    settings = {"r": args.lora_r, "alpha": args.lora_alpha, "dropout": 0.1, "target_modules": ["query", "value"]}
+    if setup.method == "full":  # as modeling.build_for_training: the whole encoder trains
+        encoder = method.add(encoder, name, {})
+    else:
+        encoder = method.add(encoder, name, settings)
+        encoder = method.activate(encoder, [name], train=name)
+    task = get_task("mnli")
+    fmt = get_format(task.format)
+    head = fmt.build_head(encoder.config.hidden_size, task)
+    model = TaskModel(encoder, head, fmt, quantized=setup.quantized)
+    if setup.quantized:
+        model.head.to(device)  # the quantised encoder was placed on the GPU by from_pretrained
+    else:
+        model.to(device)
+    model.train()
+    trainable, _ = trainable_parameters(model)
+    lr = 1e-5 if setup.method == "full" else 1e-4
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, eps=1e-8,
+                                  weight_decay=0.01)
+    return model, optimizer, trainable
+
+
+def run_setup(setup: Setup, model_dir: Path, device, vocab: int, args) -> Result:
+    import torch
+
+    from adapterstilts.errors import UserError
+
+    cuda = device.type == "cuda"
+    if setup.quantized and not cuda:
+        return Result(setup, note="skipped: 8-bit/4-bit loading needs a CUDA GPU")
+    if cuda:
+        gc.collect()
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
+    try:
+        model, optimizer, trainable = build(setup, model_dir, device, args)
+    except UserError as exc:  # e.g. bitsandbytes missing
+        return Result(setup, note=f"skipped: {exc}")
+    g = torch.Generator().manual_seed(0)
+    batch = {
+        "input_ids": torch.randint(5, vocab, (args.batch_size, args.seq_len), generator=g).to(device),
+        "attention_mask": torch.ones(args.batch_size, args.seq_len, dtype=torch.long).to(device),
+        "labels": torch.randint(0, 3, (args.batch_size,), generator=g).to(device),
+    }
+    params = [p for p in model.parameters() if p.requires_grad]
+    times = []
+    try:
+        for step in range(args.warmup + args.steps):
+            if cuda:
+                torch.cuda.synchronize(device)
+            start = time.perf_counter()
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=setup.bf16):
+                loss = model(**batch)["loss"]
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            if cuda:
+                torch.cuda.synchronize(device)
+            if step >= args.warmup:
+                times.append(time.perf_counter() - start)
+        peak = torch.cuda.max_memory_allocated(device) if cuda else None
+        return Result(setup, peak, sum(times) / len(times), trainable)
+    except torch.cuda.OutOfMemoryError:
+        return Result(setup, torch.cuda.max_memory_allocated(device), None, trainable, note="out of memory")
+    finally:
+        del model, optimizer, batch
+        gc.collect()
+        if cuda:
+            torch.cuda.empty_cache()
+
+
+def table(results: list[Result]) -> str:
+    base = next((r for r in results if r.setup.key == "fp32-full" and r.step_seconds), None)
+
+    def ratio(value, reference):
+        return f"{value / reference:.2f}" if value is not None and reference else "-"
+
+    lines = ["| setup | peak GPU memory (GiB) | memory vs fp32 full | step time (ms) | time vs fp32 full | "
+             "trainable parameters | note |",
+             "|---|---|---|---|---|---|---|"]
+    for r in results:
+        mem = f"{r.peak_bytes / 2**30:.2f}" if r.peak_bytes is not None else "-"
+        step = f"{r.step_seconds * 1000:.1f}" if r.step_seconds is not None else "-"
+        lines.append(f"| {r.setup.label} | {mem} | {ratio(r.peak_bytes, base and base.peak_bytes)} | {step} | "
+                     f"{ratio(r.step_seconds, base and base.step_seconds)} | "
+                     f"{f'{r.trainable:,}' if r.trainable is not None else '-'} | {r.note} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    import torch
+    import transformers
+
+    args = parse_args(argv)
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if device.type == "cuda" and not torch.cuda.is_available():
+        print("error: --device cuda but no CUDA GPU is available; use --device cpu (with --tiny)", file=sys.stderr)
+        return 2
+    fields = TINY if args.tiny else XLMR_LARGE
+    gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU (GPU memory is not measured)"
+    print(f"# bench_memory: {'tiny config' if args.tiny else 'XLM-R Large shapes (random weights)'} on {gpu}")
+    print(f"batch {args.batch_size} x {args.seq_len} tokens, {args.warmup} warm-up + {args.steps} timed steps, "
+          f"LoRA r={args.lora_r} alpha={args.lora_alpha} on query/value, AdamW, grad clip 1.0; "
+          f"torch {torch.__version__}, transformers {transformers.__version__}")
+    with tempfile.TemporaryDirectory(prefix="bench-xlmr-") as tmp:
+        write_random_model(fields, Path(tmp))
+        results = [run_setup(SETUPS[key], Path(tmp), device, fields["vocab_size"], args) for key in args.rows]
+    text = table(results)
+    print()
+    print(text)
+    notes = [f"- {r.setup.label}: {r.note}" for r in results if r.note]
+    if notes:
+        print()
+        print("\n".join(notes))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

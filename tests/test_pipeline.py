@@ -1,0 +1,245 @@
+"""End to end on the tiny model: every method x compose trains, saves, reloads to identical logits,
+evaluates zero-shot, and saved modules load with plain peft / plain adapters."""
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from adapterstilts.config import TrainConfig
+from adapterstilts.errors import UserError
+from adapterstilts.evaluation.zero_shot import evaluate_run
+from adapterstilts.formats import get_format
+from adapterstilts.modeling import load_run_model
+from adapterstilts.runs import Run
+from adapterstilts.tasks import get_task
+from adapterstilts.training import train
+
+PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".pkl", ".pickle"}
+
+
+def _config(tiny_model_dir, out, task="mnli", **kw):
+    base = dict(task=task, output=str(out), model=str(tiny_model_dir), data="sample", max_steps=3, batch_size=4,
+                lr=1e-3, seed=0, progress=False, logging_steps=1)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def _quiet(_msg):
+    pass
+
+
+def _batch(tokenizer, task_name="xnli", n=6):
+    """A fixed batch of canonical examples -> model inputs, for logit comparisons."""
+    from adapterstilts.data import load_examples
+
+    task = get_task(task_name)
+    fmt = get_format(task.format)
+    examples = load_examples(task, "train", "en", "sample").select(range(n))
+    features = fmt.preprocess(examples, tokenizer, task, max_length=64, stride=32, train=False)
+    batch = fmt.collate([features[i] for i in range(len(features))], tokenizer)
+    batch.pop("labels", None)
+    return batch
+
+
+def _logits(model, batch):
+    model.eval()
+    with torch.no_grad():
+        return model(**batch)["logits"]
+
+
+def _no_pickles(folder: Path):
+    bad = [p for p in folder.rglob("*") if p.suffix in PICKLE_SUFFIXES]
+    assert not bad, f"pickle files written: {bad}"
+
+
+@pytest.fixture(scope="module")
+def lora_mnli(tiny_model_dir, tmp_path_factory):
+    return train(_config(tiny_model_dir, tmp_path_factory.mktemp("r") / "mnli-lora", method="lora"), log=_quiet,
+                 keep_model=True)
+
+
+@pytest.fixture(scope="module")
+def bn_runs(tiny_model_dir, tmp_path_factory):
+    root = tmp_path_factory.mktemp("bn")
+    return [train(_config(tiny_model_dir, root / f"{t}-bn", task=t, method="bottleneck"), log=_quiet, keep_model=True)
+            for t in ("mnli", "qqp")]
+
+
+def test_intermediate_run_folder_is_complete(lora_mnli):
+    run = lora_mnli
+    m = run.manifest
+    assert m["task"] == "mnli" and m["method"] == "lora" and m["compose"] == "none"
+    assert len(m["base_model"]["config_hash"]) == 16 and m["seed"] == 0
+    assert {"torch", "transformers", "peft"} <= set(m["versions"])
+    assert (run.module_dir / "adapter_config.json").is_file()
+    assert (run.module_dir / "adapter_model.safetensors").is_file()
+    assert run.head_file.is_file() and (run.path / "train_log.jsonl").is_file()
+    assert 0 < m["trainable_parameters"] < m["total_parameters"]
+    assert not any(p.name.endswith(".partial") for p in run.path.parent.iterdir())
+    _no_pickles(run.path)
+
+
+def test_reload_gives_identical_logits(lora_mnli, tiny_tokenizer):
+    batch = _batch(tiny_tokenizer, "mnli")
+    reloaded, _, _ = load_run_model(Run.open(lora_mnli.path))
+    assert torch.equal(_logits(lora_mnli.model, batch), _logits(reloaded, batch))
+
+
+def test_lora_module_loads_with_plain_peft(lora_mnli, tiny_model_dir, tiny_tokenizer):
+    from peft import PeftModel
+    from transformers import AutoModel
+
+    batch = _batch(tiny_tokenizer, "mnli")
+    plain = PeftModel.from_pretrained(AutoModel.from_pretrained(tiny_model_dir), str(lora_mnli.module_dir)).eval()
+    ours = load_run_model(Run.open(lora_mnli.path))[0].encoder
+    with torch.no_grad():
+        a = plain(**batch).last_hidden_state
+        b = ours(**batch).last_hidden_state
+    base = AutoModel.from_pretrained(tiny_model_dir).eval()
+    with torch.no_grad():
+        c = base(**batch).last_hidden_state
+    assert torch.allclose(a, b, atol=1e-6)
+    assert not torch.allclose(a, c, atol=1e-6), "the LoRA module changed nothing"
+
+
+def test_bottleneck_module_loads_with_plain_adapters(bn_runs, tiny_model_dir, tiny_tokenizer):
+    import adapters
+    from transformers import AutoModel
+
+    run = bn_runs[0]
+    assert (run.module_dir / "adapter_config.json").is_file()
+    assert any(p.suffix == ".safetensors" for p in run.module_dir.iterdir())
+    _no_pickles(run.path)
+    batch = _batch(tiny_tokenizer, "mnli")
+    plain = AutoModel.from_pretrained(tiny_model_dir)
+    adapters.init(plain)
+    name = plain.load_adapter(str(run.module_dir), use_safetensors=True)
+    plain.set_active_adapters(name)
+    plain.eval()
+    ours = load_run_model(Run.open(run.path))[0].encoder
+    with torch.no_grad():
+        assert torch.allclose(plain(**batch).last_hidden_state, ours(**batch).last_hidden_state, atol=1e-6)
+
+
+def test_lora_stack_trains_only_the_target_module(lora_mnli, tiny_model_dir, tiny_tokenizer, tmp_path):
+    from safetensors.torch import load_file
+
+    run = train(_config(tiny_model_dir, tmp_path / "xnli-stack", task="xnli", method="lora", compose="stack",
+                        intermediates=[str(lora_mnli.path)]), log=_quiet, keep_model=True)
+    assert run.manifest["compose"] == "stack" and run.manifest["intermediates"][0]["task"] == "mnli"
+    copied = run.path / "intermediates" / "mnli" / "module" / "adapter_model.safetensors"
+    before = load_file(str(lora_mnli.module_dir / "adapter_model.safetensors"))
+    after = load_file(str(copied))
+    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
+    # the intermediate is active in the stacked model, and frozen
+    names = [n for n, p in run.model.encoder.named_parameters() if ".mnli." in n]
+    assert names and not any(p.requires_grad for n, p in run.model.encoder.named_parameters() if ".mnli." in n)
+    batch = _batch(tiny_tokenizer)
+    reloaded, _, _ = load_run_model(Run.open(run.path))
+    assert torch.equal(_logits(run.model, batch), _logits(reloaded, batch))
+    result = evaluate_run(run.path, languages="all", data="sample", log=_quiet)
+    assert len(result["languages"]) >= 3
+    assert all(0 <= s["accuracy"] <= 100 for s in result["languages"].values())
+    assert json.loads((run.path / "metrics.json").read_text())["xnli"]["average"] == result["average"]
+
+
+def test_bottleneck_stack_and_fuse(bn_runs, tiny_model_dir, tiny_tokenizer, tmp_path):
+    paths = [str(r.path) for r in bn_runs]
+    batch = _batch(tiny_tokenizer)
+    for compose, inters in (("stack", paths[:1]), ("fuse", paths)):
+        run = train(_config(tiny_model_dir, tmp_path / compose, task="xnli", method="bottleneck", compose=compose,
+                            intermediates=inters), log=_quiet, keep_model=True)
+        assert run.manifest["trainable_parameters"] > 0
+        if compose == "fuse":
+            assert (run.module_dir / "adapter_fusion_config.json").is_file()
+        _no_pickles(run.path)
+        reloaded, _, _ = load_run_model(Run.open(run.path))
+        assert torch.equal(_logits(run.model, batch), _logits(reloaded, batch)), compose
+
+
+def test_continue_lora_and_full(lora_mnli, tiny_model_dir, tiny_tokenizer, tmp_path):
+    cont = train(_config(tiny_model_dir, tmp_path / "cont", task="xnli", method="lora", compose="continue",
+                         intermediates=[str(lora_mnli.path)]), log=_quiet, keep_model=True)
+    from safetensors.torch import load_file
+
+    start = load_file(str(lora_mnli.module_dir / "adapter_model.safetensors"))
+    end = load_file(str(cont.module_dir / "adapter_model.safetensors"))
+    assert start.keys() == end.keys() and any(not torch.equal(start[k], end[k]) for k in start), "module did not train"
+    full = train(_config(tiny_model_dir, tmp_path / "full", method="full", lr=1e-4), log=_quiet)
+    assert (full.module_dir / "model.safetensors").is_file()
+    full_xnli = train(_config(tiny_model_dir, tmp_path / "full-xnli", task="xnli", method="full", compose="continue",
+                              intermediates=[str(full.path)], lr=1e-4), log=_quiet, keep_model=True)
+    batch = _batch(tiny_tokenizer)
+    reloaded, _, _ = load_run_model(Run.open(full_xnli.path))
+    assert torch.equal(_logits(full_xnli.model, batch), _logits(reloaded, batch))
+    _no_pickles(full_xnli.path)
+
+
+def test_same_seed_same_results(tiny_model_dir, tmp_path):
+    results = []
+    for i in range(2):
+        run = train(_config(tiny_model_dir, tmp_path / f"seed{i}", task="xnli", max_steps=4), log=_quiet)
+        results.append(evaluate_run(run.path, languages="all", data="sample", log=_quiet)["languages"])
+        results.append(run.manifest["train"]["training_loss"])
+    assert results[0] == results[2] and results[1] == results[3]
+
+
+def test_loss_falls_on_learnable_toy(tiny_model_dir, tmp_path):
+    """A local --data DIR in MNLI's schema where the first hypothesis word decides the label."""
+    folder = tmp_path / "data" / "nyu-mll__glue" / "mnli"
+    folder.mkdir(parents=True)
+    cue = {0: "yes", 1: "maybe", 2: "never"}
+    subjects = ["the cat", "a man", "two kids", "the band", "my sister", "the old bus", "a red bird", "our team"]
+    verbs = ["sleeps", "runs home", "plays music", "reads", "sings loudly", "waits outside"]
+    rows = [{"premise": f"{s} {v} today.", "hypothesis": f"{cue[i % 3]} {s} {v}.", "label": i % 3, "idx": i}
+            for i, (s, v) in enumerate((s, v) for s in subjects for v in verbs)]
+    (folder / "train.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    run = train(_config(tiny_model_dir, tmp_path / "toy", data=str(tmp_path / "data"), max_steps=80, batch_size=16,
+                        method="lora", lr=1e-2, logging_steps=10), log=_quiet)
+    losses = [json.loads(line)["loss"] for line in (run.path / "train_log.jsonl").read_text().splitlines()
+              if '"loss"' in line]
+    assert losses[0] > 1.0 and losses[-1] < 0.3 * losses[0], losses
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(method="lora", compose="fuse", intermediates=["X"]), "fuse"),
+    (dict(method="full", compose="stack", intermediates=["X"]), "stack"),
+    (dict(compose="stack"), "--intermediate"),
+    (dict(intermediates=["X"]), "--compose"),
+    (dict(method="nope"), "unknown method"),
+    (dict(compose="merge-all"), "unknown --compose"),
+    (dict(batch_size=0), "--batch-size"),
+    (dict(load_in_8bit=True, load_in_4bit=True), "exclude"),
+])
+def test_bad_configurations_are_refused(tiny_model_dir, tmp_path, lora_mnli, kw, message):
+    kw = {k: ([str(lora_mnli.path)] if v == ["X"] else v) for k, v in kw.items()}
+    with pytest.raises(UserError, match=message):
+        train(_config(tiny_model_dir, tmp_path / "bad", task="xnli", **kw), log=_quiet)
+    assert not (tmp_path / "bad").exists()
+
+
+def test_module_from_another_base_model_is_refused(lora_mnli, tmp_path):
+    from adapterstilts.tiny_model import make_tiny_model
+
+    other = make_tiny_model(tmp_path / "other", layers=2, hidden=32, heads=2)
+    with pytest.raises(UserError, match="does not match"):
+        train(_config(other, tmp_path / "x", task="xnli", compose="stack", intermediates=[str(lora_mnli.path)]),
+              log=_quiet)
+
+
+def test_method_mismatch_is_refused(lora_mnli, tiny_model_dir, tmp_path):
+    with pytest.raises(UserError, match="lora module but --method is bottleneck"):
+        train(_config(tiny_model_dir, tmp_path / "x", task="xnli", method="bottleneck", compose="stack",
+                      intermediates=[str(lora_mnli.path)]), log=_quiet)
+
+
+def test_output_folder_is_not_overwritten_silently(lora_mnli, tiny_model_dir):
+    with pytest.raises(UserError, match="--overwrite"):
+        train(_config(tiny_model_dir, lora_mnli.path), log=_quiet)
+
+
+def test_unfinished_run_is_refused_with_a_clear_error(tmp_path):
+    (tmp_path / "half").mkdir()
+    with pytest.raises(UserError, match="not a finished adapterstilts run"):
+        Run.open(tmp_path / "half")
