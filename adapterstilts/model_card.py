@@ -98,8 +98,9 @@ def _value(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
     if isinstance(v, (list, tuple)):
-        return ", ".join(str(x) for x in v) or "-"
-    return str(v).replace("|", "\\|")
+        return ", ".join(_value(x) for x in v) or "-"
+    text = str(v).replace("|", "\\|")
+    return f"`{text}`" if text.startswith("<") else text  # <local:...> placeholders are not HTML
 
 
 def _settings(manifest: dict) -> str:
@@ -224,21 +225,27 @@ def library_usage(manifest: dict, repo_id: str) -> str:
             f"{(manifest.get('head') or {}).get('format', 'task')} head) is adapterstilts-specific; the code above "
             "gives the encoder's hidden states.\n") if manifest.get("head") else ""
     if method == "lora":
-        code = ["from peft import PeftModel", "from transformers import AutoModel", "",
-                f'base = AutoModel.from_pretrained("{base_id}", add_pooling_layer=False)']
+        patterns = '["module/*", "intermediates/*"]' if stacked else '["module/*"]'
+        code = ["import os", "", "from huggingface_hub import snapshot_download", "from peft import PeftModel",
+                "from transformers import AutoModel", "",
+                f'base = AutoModel.from_pretrained("{base_id}", add_pooling_layer=False)',
+                f'path = snapshot_download("{repo_id}", allow_patterns={patterns})']
         if stacked:
             first = entries[0]["module_name"]
-            code.append(f'model = PeftModel.from_pretrained(base, "{repo_id}", adapter_name="{first}", '
-                        f'subfolder="intermediates/{first}/module")')
+            code.append(f'model = PeftModel.from_pretrained(base, os.path.join(path, "intermediates", "{first}", '
+                        f'"module"), adapter_name="{first}")')
             for e in entries[1:]:
-                code.append(f'model.load_adapter("{repo_id}", adapter_name="{e["module_name"]}", '
-                            f'subfolder="intermediates/{e["module_name"]}/module")')
-            code.append(f'model.load_adapter("{repo_id}", adapter_name="default", subfolder="module")')
+                code.append(f'model.load_adapter(os.path.join(path, "intermediates", "{e["module_name"]}", "module"), '
+                            f'adapter_name="{e["module_name"]}")')
+            code.append('model.load_adapter(os.path.join(path, "module"), adapter_name="default")')
             names = ", ".join(f'"{e["module_name"]}"' for e in entries) + ', "default"'
-            code.append(f"model.base_model.set_adapter([{names}])  # stacked: all LoRA modules active")
+            code.append(f"model.base_model.set_adapter([{names}])  # stacked: all LoRA modules active together")
         else:
-            code.append(f'model = PeftModel.from_pretrained(base, "{repo_id}", subfolder="module")')
-        intro = "### With plain peft\n\nThe LoRA module is a standard peft adapter in the `module/` subfolder:"
+            code.append('model = PeftModel.from_pretrained(base, os.path.join(path, "module"))')
+            code.append(f'# online, peft also takes the subfolder directly: PeftModel.from_pretrained(base, '
+                        f'"{repo_id}", subfolder="module")')
+        intro = ("### With plain peft\n\nThe LoRA module is a standard peft adapter in the `module/` subfolder "
+                 "(fetching the subfolder first works online and from the cache with HF_HUB_OFFLINE=1):")
         return f"{intro}\n\n```python\n" + "\n".join(code) + f"\n```\n{note}{head}"
     if method == "bottleneck":
         code = ["import os", "", "import adapters", "from huggingface_hub import snapshot_download",

@@ -178,7 +178,8 @@ def test_model_card_content(pushed, lora_run):
     assert "r=8, alpha=16" in card and "mnli" in card and "intermediate" in card
     kb = lora_run.manifest["module_size_bytes"] / 1000
     assert f"{kb:.1f} kB" in card  # module size on disk
-    assert 'PeftModel.from_pretrained(base, "user/mnli-lora", subfolder="module")' in card
+    assert 'snapshot_download("user/mnli-lora", allow_patterns=["module/*"])' in card
+    assert 'PeftModel.from_pretrained(base, os.path.join(path, "module"))' in card
     assert "--intermediate user/mnli-lora" in card
     assert "2005.13013" in card and "Phang, Jason" in card
     assert "peft " in card and "transformers " in card  # framework versions

@@ -66,12 +66,22 @@ def check_quantization_possible(options: BackboneOptions) -> None:
                         "install it with `pip install 'adapterstilts[quant]'`") from exc
 
 
+def _check_local(model: str) -> None:
+    from pathlib import Path
+
+    looks_local = model.startswith((".", "/", "~")) or model.count("/") > 1 or Path(model).exists()
+    if looks_local and not Path(model).expanduser().is_dir():
+        raise UserError(f"model folder {model!r} does not exist; pass --model with a Hub id or an existing folder "
+                        "(`adapterstilts make-tiny-model DIR` builds an offline one)")
+
+
 def load_config(model: str, revision: str | None = None):
     from transformers import AutoConfig
 
+    _check_local(model)
     try:
         return AutoConfig.from_pretrained(model, revision=revision)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         raise UserError(f"cannot load model config {model!r} ({str(exc).splitlines()[0][:160]}); pass --model DIR "
                         "with a local model folder, or connect to the Hub (`adapterstilts make-tiny-model DIR` "
                         "builds an offline one)") from exc
@@ -80,9 +90,10 @@ def load_config(model: str, revision: str | None = None):
 def load_tokenizer(model: str, revision: str | None = None):
     from transformers import AutoTokenizer
 
+    _check_local(model)
     try:
         return AutoTokenizer.from_pretrained(model, revision=revision, use_fast=True)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         raise UserError(f"cannot load the tokenizer of {model!r} ({str(exc).splitlines()[0][:160]}); pass --model "
                         "DIR with a local model folder") from exc
 
@@ -110,7 +121,7 @@ def load_encoder(options: BackboneOptions, *, path: str | None = None, trainable
         kwargs["device_map"] = {"": torch.cuda.current_device()}
     try:
         encoder = AutoModel.from_pretrained(source, **kwargs)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         raise UserError(f"cannot load model {source!r} ({str(exc).splitlines()[0][:160]}); pass --model DIR with a "
                         "local model folder") from exc
     if options.quantized:

@@ -1,0 +1,333 @@
+"""Paper-style tables (and a heatmap) from the results store.
+
+One table per recipe: rows = the baseline ("none"), each intermediate task, multi-task (and fusion);
+columns = the XTREME targets and their average. A cell is the target's score averaged over its
+evaluated languages (QA by F1 or by (EM + F1) / 2, other tasks by F1 when reported, else accuracy:
+``metrics.aggregate.task_score``), then the mean over seeds with the sample standard deviation when
+there are several, and the difference to the baseline row. The average column is the mean of the row's
+target means (``metrics.aggregate.xtreme_average`` per seed for its spread); a row that lacks targets
+of the table is marked ``*`` and its delta is taken over the same targets of the baseline."""
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from adapterstilts.errors import UserError
+from adapterstilts.metrics.aggregate import QA_CONVENTIONS, XTREME_TASKS, task_score, xtreme_average
+
+FORMATS = ("markdown", "csv", "latex")
+AVERAGE = "average"
+TARGET_LABELS = {"xnli": "XNLI", "pawsx": "PAWS-X", "udpos": "POS", "panx": "NER", "xquad": "XQuAD", "mlqa": "MLQA",
+                 "tydiqa": "TyDiQA", "bucc2018": "BUCC", "tatoeba": "Tatoeba", AVERAGE: "Avg"}
+ROW_ORDER = ("none", "anli_plus", "mnli", "qqp", "squad", "squad_v2", "hellaswag", "cosmosqa", "commonsenseqa", "ccg")
+ROW_LAST = ("multitask", "fusion")
+ROW_LABELS = {"none": "baseline (none)", "multitask": "multi-task", "fusion": "fusion"}
+
+
+@dataclass
+class Stat:
+    mean: float
+    std: float | None  # sample standard deviation over seeds (None with one seed)
+    n: int  # seeds
+    delta: float | None = None  # mean - baseline mean
+    partial: bool = False  # average over fewer targets than the table has
+
+
+@dataclass
+class Table:
+    recipe: str
+    method: str
+    compose: str
+    columns: list[str]  # targets, then AVERAGE
+    rows: list[str]
+    cells: dict[tuple[str, str], Stat] = field(default_factory=dict)
+    baseline: str | None = None  # where the deltas come from
+    note: str = ""
+    title: str = ""
+    per_language: bool = False  # columns are languages of one target
+
+
+def _stat(values: list[float]) -> Stat:
+    mean = sum(values) / len(values)
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else None
+    return Stat(mean, std, len(values))
+
+
+def _row_key(name: str) -> tuple:
+    if name in ROW_ORDER:
+        return (0, ROW_ORDER.index(name), name)
+    if name in ROW_LAST:
+        return (2, ROW_LAST.index(name), name)
+    return (1, 0, name)
+
+
+def _column_key(name: str) -> tuple:
+    return (XTREME_TASKS.index(name), name) if name in XTREME_TASKS else (len(XTREME_TASKS), name)
+
+
+def group_scores(rows: Iterable[dict]) -> dict[tuple, dict[str, dict[str, float]]]:
+    """(recipe, intermediate, target, seed) -> {language: {metric: value}}."""
+    out: dict[tuple, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+    for r in rows:
+        out[r["recipe"], r["intermediate"], r["target"], int(r["seed"])][r["language"]][r["metric"]] = float(r["value"])
+    return out
+
+
+def language_mean(per_language: dict[str, dict[str, float]]) -> dict[str, float]:
+    keys = set.intersection(*(set(s) for s in per_language.values()))
+    return {k: sum(s[k] for s in per_language.values()) / len(per_language) for k in keys}
+
+
+def build_tables(rows: list[dict], qa_convention: str = "f1", baseline_recipe: str | None = None) -> list[Table]:
+    if qa_convention not in QA_CONVENTIONS:
+        raise UserError(f"unknown --qa-convention {qa_convention!r}; choose one of: {', '.join(QA_CONVENTIONS)}")
+    if not rows:
+        raise UserError("the results store has no rows; run a recipe first (`adapterstilts run tiny`)")
+    grouped = group_scores(rows)
+    about = {r["recipe"]: (r["method"], r["compose"]) for r in rows if r["intermediate"] != "none"}
+    about.update({r["recipe"]: (r["method"], r["compose"]) for r in rows if r["recipe"] not in about})
+    # (recipe, intermediate) -> target -> seed -> language-averaged scores
+    scores: dict[tuple[str, str], dict[str, dict[int, dict[str, float]]]] = defaultdict(lambda: defaultdict(dict))
+    for (recipe, inter, target, seed), per_language in grouped.items():
+        scores[recipe, inter][target][seed] = language_mean(per_language)
+    if baseline_recipe is not None and (baseline_recipe, "none") not in scores:
+        raise UserError(f"--baseline {baseline_recipe}: that recipe has no 'none' (no-intermediate) rows in the "
+                        f"results; choose one of: {', '.join(sorted({r for r, i in scores if i == 'none'})) or 'none'}")
+    tables = []
+    for recipe in sorted({r for r, _ in scores}):
+        names = sorted({i for r, i in scores if r == recipe}, key=_row_key)
+        targets = sorted({t for (r, _), ts in scores.items() if r == recipe for t in ts}, key=_column_key)
+        table = Table(recipe, *about[recipe], columns=targets + [AVERAGE], rows=names)
+        descriptions = {name: _fill_row(table, name, scores[recipe, name], targets, qa_convention) for name in names}
+        base = scores.get((recipe, "none"))
+        table.baseline = "none" if base else None
+        if baseline_recipe is not None and baseline_recipe != recipe:
+            base, table.baseline = scores[baseline_recipe, "none"], f"recipe {baseline_recipe}, none"
+        if base:
+            _deltas(table, base, qa_convention)
+        table.title = f"{recipe} (method {table.method}, compose {table.compose})"
+        widest = max(names, key=lambda n: sum((n, t) in table.cells for t in targets))
+        description = descriptions[widest]
+        seeds = max(s.n for s in table.cells.values())
+        spread = f"mean ± sample std over {seeds} seeds" if seeds > 1 else "one seed"
+        base_note = f"deltas against {table.baseline}" if table.baseline else "no baseline row: no deltas"
+        table.note = f"{spread}; {base_note}; Avg: {description}"
+        tables.append(table)
+    return tables
+
+
+def _seed_scores(by_seed: dict[int, dict[str, float]], target: str, qa: str) -> dict[int, float]:
+    return {seed: task_score(target, s, qa) for seed, s in by_seed.items()}
+
+
+def _fill_row(table: Table, name: str, by_target: dict[str, dict[int, dict[str, float]]], targets: list[str],
+              qa: str) -> str:
+    """Target cells and the average of one row; returns xtreme_average's description of the average."""
+    present = [t for t in targets if t in by_target]
+    for t in present:
+        table.cells[name, t] = _stat(list(_seed_scores(by_target[t], t, qa).values()))
+    complete = set.intersection(*(set(by_target[t]) for t in present))
+    per_seed = [xtreme_average({t: by_target[t][s] for t in present}, qa)[0] for s in sorted(complete)]
+    any_seed = {t: next(iter(by_target[t].values())) for t in present}
+    description = xtreme_average(any_seed, qa)[1]
+    mean = sum(table.cells[name, t].mean for t in present) / len(present)
+    spread = _stat(per_seed) if len(per_seed) > 1 else None
+    table.cells[name, AVERAGE] = Stat(mean, spread.std if spread else None, len(per_seed) or 1,
+                                      partial=len(present) < len(targets))
+    return description
+
+
+def _deltas(table: Table, base: dict[str, dict[int, dict[str, float]]], qa: str) -> None:
+    base_means = {t: _stat(list(_seed_scores(base[t], t, qa).values())).mean for t in base}
+    for name in table.rows:
+        present = [t for t in table.columns[:-1] if (name, t) in table.cells]
+        for t in present:
+            if t in base_means:
+                table.cells[name, t].delta = table.cells[name, t].mean - base_means[t]
+        if present and all(t in base_means for t in present):
+            table.cells[name, AVERAGE].delta = (table.cells[name, AVERAGE].mean
+                                                - sum(base_means[t] for t in present) / len(present))
+
+
+def language_tables(rows: list[dict], qa_convention: str = "f1") -> list[Table]:
+    """Per recipe and target: rows = intermediates, columns = languages (+ their average)."""
+    grouped = group_scores(rows)
+    about = {r["recipe"]: (r["method"], r["compose"]) for r in rows}
+    per: dict[tuple[str, str], dict[str, dict[str, list[float]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    for (recipe, inter, target, _), per_language in grouped.items():
+        for lang, s in per_language.items():
+            per[recipe, target][inter][lang].append(task_score(target, s, qa_convention))
+    tables = []
+    for recipe, target in sorted(per, key=lambda k: (k[0], _column_key(k[1]))):
+        data = per[recipe, target]
+        langs = sorted({lang for d in data.values() for lang in d}, key=lambda x: (x != "en", x))
+        table = Table(recipe, *about[recipe], columns=langs + [AVERAGE], rows=sorted(data, key=_row_key),
+                      title=f"{recipe}: {TARGET_LABELS.get(target, target)} per language", per_language=True)
+        for name in table.rows:
+            for lang, values in data[name].items():
+                table.cells[name, lang] = _stat(values)
+            means = [table.cells[name, lang].mean for lang in langs if (name, lang) in table.cells]
+            table.cells[name, AVERAGE] = Stat(sum(means) / len(means), None, 1, partial=len(means) < len(langs))
+        if "none" in data:
+            table.baseline = "none"
+            for name in table.rows:
+                for col in table.columns:
+                    if (name, col) in table.cells and ("none", col) in table.cells:
+                        table.cells[name, col].delta = table.cells[name, col].mean - table.cells["none", col].mean
+        table.note = f"{QA_CONVENTIONS[qa_convention]}" if target in ("xquad", "mlqa", "tydiqa") else ""
+        tables.append(table)
+    return tables
+
+
+# ------------------------------------------------------------------------------------------ formats
+def _cell_text(stat: Stat | None, *, latex: bool = False, baseline_row: bool = False) -> str:
+    if stat is None:
+        return "-"
+    text = f"{stat.mean:.1f}"
+    if stat.std is not None:
+        text += f" $\\pm$ {stat.std:.1f}" if latex else f" ± {stat.std:.1f}"
+    if stat.partial:
+        text += "*"
+    if stat.delta is not None and not baseline_row:
+        text += f" {{\\scriptsize({stat.delta:+.1f})}}" if latex else f" ({stat.delta:+.1f})"
+    return text
+
+
+def _header(table: Table, col: str) -> str:
+    return col if table.per_language and col != AVERAGE else TARGET_LABELS.get(col, col)
+
+
+def to_markdown(tables: list[Table]) -> str:
+    out = []
+    for table in tables:
+        out.append(f"### {table.title}\n")
+        out.append("| intermediate | " + " | ".join(_header(table, c) for c in table.columns) + " |")
+        out.append("|---|" + "---:|" * len(table.columns))
+        for name in table.rows:
+            cells = [_cell_text(table.cells.get((name, c)), baseline_row=name == "none" and table.baseline == "none")
+                     for c in table.columns]
+            out.append(f"| {ROW_LABELS.get(name, name)} | " + " | ".join(cells) + " |")
+        if table.note:
+            out.append(f"\n{table.note}")
+        out.append("")
+    return "\n".join(out)
+
+
+def to_latex(tables: list[Table]) -> str:
+    def esc(text: str) -> str:
+        return text.replace("_", "\\_").replace("%", "\\%").replace("&", "\\&")
+
+    out = []
+    for table in tables:
+        out += ["\\begin{table}[t]", "\\centering", "\\small", f"\\begin{{tabular}}{{l{'r' * len(table.columns)}}}",
+                "\\toprule", "Intermediate & " + " & ".join(esc(_header(table, c)) for c in table.columns) + " \\\\",
+                "\\midrule"]
+        for name in table.rows:
+            cells = [_cell_text(table.cells.get((name, c)), latex=True,
+                                baseline_row=name == "none" and table.baseline == "none") for c in table.columns]
+            out.append(f"{esc(ROW_LABELS.get(name, name))} & " + " & ".join(esc(c) if "$" not in c and "{" not in c
+                                                                             else c for c in cells) + " \\\\")
+        out += ["\\bottomrule", "\\end{tabular}", f"\\caption{{{esc(table.title)}. {esc(table.note)}}}", "\\end{table}", ""]
+    return "\n".join(out)
+
+
+def to_csv(tables: list[Table]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for i, table in enumerate(tables):
+        new_block = i == 0 or table.columns != tables[i - 1].columns or table.per_language
+        if new_block and i:
+            writer.writerow([])
+        if new_block:
+            head = ["recipe", "method", "compose", "table", "intermediate"]
+            for c in table.columns:
+                head += [c, f"{c}_std", f"{c}_delta"]
+            writer.writerow(head)
+        for name in table.rows:
+            line: list[Any] = [table.recipe, table.method, table.compose, table.title, name]
+            for c in table.columns:
+                s = table.cells.get((name, c))
+                line += ["" if s is None else round(s.mean, 4), "" if s is None or s.std is None else round(s.std, 4),
+                         "" if s is None or s.delta is None else round(s.delta, 4)]
+            writer.writerow(line)
+    return buffer.getvalue()
+
+
+def plot_heatmap(tables: list[Table], path: str | Path, qa_convention: str = "f1") -> Path:
+    """Intermediate x target heatmap of deltas against the baseline, one panel per recipe."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise UserError("--plot needs matplotlib; `pip install 'adapterstilts[report]'`") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from matplotlib.colors import TwoSlopeNorm
+
+    tables = [t for t in tables if t.baseline]
+    if not tables:
+        raise UserError("--plot draws deltas against the baseline, and no recipe has baseline ('none') results; "
+                        "include 'none' in the recipe's intermediates or pass --baseline RECIPE")
+    shapes = [(max(1, len([r for r in t.rows if r != "none"])), len(t.columns)) for t in tables]
+    width = max(6.0, 1.0 + 0.9 * max(c for _, c in shapes))
+    fig, axes = plt.subplots(len(tables), 1, squeeze=False,
+                             figsize=(width, sum(1.2 + 0.45 * r for r, _ in shapes)))
+    for ax, table in zip(axes[:, 0], tables):
+        names = [r for r in table.rows if r != "none"] or ["none"]
+        values = np.array([[np.nan if (s := table.cells.get((n, c))) is None or s.delta is None else s.delta
+                            for c in table.columns] for n in names], dtype=float)
+        bound = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 0.0
+        bound = bound or 1.0
+        image = ax.imshow(values, cmap="RdBu", norm=TwoSlopeNorm(vmin=-bound, vcenter=0.0, vmax=bound), aspect="auto")
+        ax.set_xticks(range(len(table.columns)), [TARGET_LABELS.get(c, c) for c in table.columns], rotation=35,
+                      ha="right")
+        ax.set_yticks(range(len(names)), [ROW_LABELS.get(n, n) for n in names])
+        for (i, j), value in np.ndenumerate(values):
+            if np.isfinite(value):
+                ax.text(j, i, f"{value:+.1f}", ha="center", va="center", fontsize=8,
+                        color="white" if abs(value) > 0.6 * bound else "black")
+        ax.set_title(f"{table.title}: change vs baseline ({QA_CONVENTIONS[qa_convention]})", fontsize=9)
+        fig.colorbar(image, ax=ax, label="delta (points)")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+    return path
+
+
+def load_rows(paths: list[str | Path], recipe: str | None = None) -> list[dict]:
+    from adapterstilts.results_store import ResultsStore, find_stores
+
+    rows = []
+    for store in (s for p in paths for s in find_stores(p)):
+        rows += ResultsStore(store).rows()
+    if recipe is not None:
+        known = sorted({r["recipe"] for r in rows})
+        rows = [r for r in rows if r["recipe"] == recipe]
+        if not rows:
+            raise UserError(f"--recipe {recipe}: no results of that recipe; the store has: {', '.join(known) or 'none'}")
+    return rows
+
+
+def make_report(paths: list[str | Path], *, fmt: str = "markdown", per_language: bool = False,
+                qa_convention: str = "f1", plot: str | Path | None = None, recipe: str | None = None,
+                baseline: str | None = None) -> str:
+    if fmt not in FORMATS:
+        raise UserError(f"unknown --format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+    rows = load_rows(paths, recipe if baseline is None else None)
+    tables = build_tables(rows, qa_convention, baseline)
+    if recipe is not None:
+        tables = [t for t in tables if t.recipe == recipe]
+        if not tables:
+            raise UserError(f"--recipe {recipe}: no results of that recipe")
+    if plot:
+        plot_heatmap(tables, plot, qa_convention)
+    if per_language:
+        tables = tables + language_tables([r for r in rows if recipe is None or r["recipe"] == recipe], qa_convention)
+    return {"markdown": to_markdown, "csv": to_csv, "latex": to_latex}[fmt](tables)
