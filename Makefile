@@ -24,7 +24,7 @@ demo: $(STAMP)
 	$(BIN)/adapterstilts quickstart --output demo-runs --overwrite
 
 test: $(STAMP)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests -q
 
 bench-memory: $(STAMP)
 	$(BIN)/python scripts/bench_memory.py

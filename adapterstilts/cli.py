@@ -3,14 +3,17 @@ several commands are declared once below."""
 from __future__ import annotations
 
 import functools
-import json
-import sys
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from adapterstilts.errors import UserError
+
+# datasets' per-call bars (map / filter / save) drown our own progress; our training and evaluation
+# bars stay. Set HF_DATASETS_DISABLE_PROGRESS_BARS=0 to see them.
+os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="English intermediate-task training (STILTs) with LoRA / bottleneck modules on XLM-R, "
@@ -165,6 +168,39 @@ def train_target(
            overwrite=overwrite)
 
 
+@app.command("train-multitask")
+@user_errors
+def train_multitask_command(
+    tasks: Annotated[str, typer.Argument(help="Comma list of intermediate tasks, e.g. mnli,squad,hellaswag.")],
+    sampling: Annotated[str, typer.Option("--sampling", help="proportional | temperature | uniform.")] = "proportional",
+    temperature: Annotated[float, typer.Option("--temperature", help="T for --sampling temperature (p ~ n^(1/T)).")] = 2.0,
+    model: Model = "FacebookAI/xlm-roberta-large", revision: Revision = None, method: Method = "lora",
+    output: Output = None, data: Data = "hub", seed: Seed = 42, lr: Lr = None, batch_size: BatchSize = 32,
+    grad_accum: GradAccum = 1, epochs: Epochs = 3.0, max_steps: MaxSteps = -1, max_length: MaxLength = None,
+    max_train_examples: MaxTrain = None, lora_r: LoraR = 8, lora_alpha: LoraAlpha = 16,
+    reduction_factor: Reduction = 16, load_in_8bit: In8bit = False, load_in_4bit: In4bit = False,
+    bf16: Bf16 = False, fp16: Fp16 = False, gradient_checkpointing: GradCkpt = False, report_to: ReportTo = "none",
+    overwrite: Overwrite = False,
+) -> None:
+    """Multi-task intermediate training: one shared module, one head per task, task sampled per batch.
+
+    Example: adapterstilts train-multitask mnli,squad,hellaswag --sampling temperature --temperature 2
+    """
+    from adapterstilts.config import TrainConfig
+    from adapterstilts.multitask import MultiTaskConfig, train_multitask
+
+    names = [t.strip() for t in tasks.split(",") if t.strip()]
+    base = TrainConfig(task=names[0] if names else "", model=model, revision=revision, method=method,
+                       output=str(output or Path("runs") / f"multitask-{method}-seed{seed}"), data=data, seed=seed,
+                       lr=lr, batch_size=batch_size, grad_accum=grad_accum, epochs=epochs, max_steps=max_steps,
+                       max_length=max_length, max_train_examples=max_train_examples, lora_r=lora_r,
+                       lora_alpha=lora_alpha, reduction_factor=reduction_factor, load_in_8bit=load_in_8bit,
+                       load_in_4bit=load_in_4bit, bf16=bf16, fp16=fp16, gradient_checkpointing=gradient_checkpointing,
+                       report_to=report_to, overwrite=overwrite)
+    train_multitask(MultiTaskConfig(tasks=names, base=base, sampling=sampling, temperature=temperature),
+                    log=lambda m: typer.echo(m, err=True))
+
+
 @app.command("evaluate")
 @user_errors
 def evaluate_command(
@@ -229,7 +265,7 @@ def export_data_command(
 @user_errors
 def quickstart_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the tiny model, runs and results.")] = Path("demo-runs"),
-    steps: Annotated[int, typer.Option("--steps", help="Training steps per run.")] = 60,
+    steps: Annotated[int, typer.Option("--steps", help="Training steps per run.")] = 120,
     overwrite: Overwrite = False,
 ) -> None:
     """Run the whole method offline on the bundled tiny model and samples (what `make demo` runs)."""

@@ -62,6 +62,9 @@ def run_command(
         "--report-to", help="Training curves: tensorboard | wandb | mlflow | none (default: recipe's; auto = "
                             "tensorboard when installed).")] = None,
     keep_going: Annotated[bool, typer.Option("--keep-going", help="Local: go on with other cells when one fails.")] = False,
+    retrain_changed: Annotated[bool, typer.Option(
+        "--retrain-changed", help="Retrain finished runs whose settings differ from the recipe's (default: stop "
+                                  "with an error naming the change).")] = False,
 ) -> None:
     """Run a recipe's grid: each intermediate module trained once, every target on top of it, zero-shot
     evaluation, rows in the results store. Finished cells are skipped: re-run the same command to resume.
@@ -81,14 +84,15 @@ def run_command(
     if report_to is not None and report_to not in REPORT_TO:
         raise UserError(f"unknown --report-to {report_to!r}; choose one of: {', '.join(REPORT_TO)}")
     plan = expand(load_recipe(recipe, set_), only, report_to=report_to)
+    plan.retrain_changed = retrain_changed
     if dry_run:
         typer.echo(describe(plan))
         return
     options = ExecutorOptions(kind=executor, partition=partition, gpus_per_node=gpus_per_node,
                               cpus_per_task=cpus_per_task, mem_gb=mem_gb, timeout_min=timeout_min,
                               array_parallelism=array_parallelism)
-    summary = run_grid(plan, options, keep_going=keep_going, log=_echo_err)
-    typer.echo(f"{summary.line()}; results in {plan.store}")
+    run_grid(plan, options, keep_going=keep_going, log=_echo_err)
+    typer.echo(f"results in {plan.store}; table: adapterstilts report {plan.store}")
 
 
 @app.command("report")

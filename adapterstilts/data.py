@@ -53,6 +53,23 @@ def load_source(task: Task, source: Source, data: str):
     return _load_local(root, source, hint=f"directory {data}")
 
 
+def available_languages(task: Task, split: str, data: str, languages: list[str]) -> list[str]:
+    """The languages whose ``split`` exists in the bundled sample or local directory ``data``
+    (all of them for the Hub)."""
+    if data == "hub":
+        return list(languages)
+    root = SAMPLES_DIR if data == "sample" else Path(data)
+    found = []
+    for lang in languages:
+        try:
+            sources = task.sources(split, lang)
+        except UserError:
+            continue
+        if sources and all(local_file(root, src) is not None for src in sources):
+            found.append(lang)
+    return found
+
+
 def local_file(root: Path, source: Source) -> Path | None:
     folder = root / source.local_dir
     for suffix in LOCAL_SUFFIXES:

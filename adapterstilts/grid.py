@@ -121,6 +121,7 @@ class Plan:
     store: str
     intermediates: list[Intermediate] = field(default_factory=list)
     cells: list[Cell] = field(default_factory=list)
+    retrain_changed: bool = False  # retrain finished runs whose settings differ (else: stop with an error)
 
     @property
     def log_path(self) -> Path:
@@ -258,16 +259,29 @@ def evaluation_settings(plan: Plan, cell: Cell) -> dict[str, Any]:
     return {**recipe["evaluation"], "data": data, "languages": recipe.languages_for(cell.target)}
 
 
+def _hash(data) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def intermediate_fingerprint(plan: Plan, job: Intermediate) -> str:
+    """Identity of what an intermediate run learns (its settings; not where it is written)."""
+    return _hash({"config": _comparable(intermediate_config(plan, job).to_dict()), "tasks": list(job.tasks)})
+
+
+def target_fingerprint(plan: Plan, cell: Cell) -> str:
+    return _hash({"config": _comparable(target_config(plan, cell).to_dict()),
+                  "intermediates": [intermediate_fingerprint(plan, plan.job(p)) for p in cell.needs]})
+
+
 def fingerprint(plan: Plan, cell: Cell) -> str:
-    train = None if cell.retrieval else _comparable(target_config(plan, cell).to_dict())
-    inter = [_comparable(intermediate_config(plan, plan.job(p)).to_dict()) for p in cell.needs]
-    blob = json.dumps({"train": train, "intermediates": inter, "model": plan.model,
-                       "evaluation": evaluation_settings(plan, cell)}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    """Identity of a cell's result: its runs' fingerprints and the evaluation settings."""
+    return _hash({"run": None if cell.retrieval else target_fingerprint(plan, cell),
+                  "intermediates": [intermediate_fingerprint(plan, plan.job(p)) for p in cell.needs],
+                  "model": plan.model, "evaluation": evaluation_settings(plan, cell)})
 
 
 # ------------------------------------------------------------------------------------------ status
-def _load_json(path: str | Path) -> dict | None:
+def read_json(path: str | Path) -> dict | None:
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
@@ -275,7 +289,7 @@ def _load_json(path: str | Path) -> dict | None:
 
 
 def cached_result(plan: Plan, cell: Cell) -> dict | None:
-    record = _load_json(cell.result)
+    record = read_json(cell.result)
     return record if record and record.get("fingerprint") == fingerprint(plan, cell) else None
 
 
@@ -284,11 +298,32 @@ def _partial(path: str) -> Path:
     return p.parent / f".{p.name}.partial"
 
 
-def intermediate_status(job: Intermediate) -> str:
+def config_changes(path: Path, config: TrainConfig) -> list[str]:
+    """What differs between a finished run's saved config.json and ``config`` ("key: old -> new")."""
+    saved = read_json(path / "config.json")
+    if saved is None:
+        return []
+    before, now = _comparable(saved), _comparable(config.to_dict())
+    return [f"{k}: {before.get(k)!r} -> {now.get(k)!r}" for k in sorted(set(before) | set(now)) if before.get(k) != now.get(k)]
+
+
+def run_state(path: str | Path, expected: str, config: TrainConfig) -> str:
+    """"missing" (no finished run), "fresh" (trained with these settings) or "stale"."""
+    path = Path(path)
+    if not (path / MANIFEST).is_file():
+        return "missing"
+    about = read_json(path / RECIPE_FILE) or {}
+    if about.get("fingerprint"):
+        return "fresh" if about["fingerprint"] == expected else "stale"
+    return "stale" if config_changes(path, config) else "fresh"  # killed before recipe.json was written
+
+
+def intermediate_status(plan: Plan, job: Intermediate) -> str:
     if job.blocked:
         return "blocked"
-    if (Path(job.path) / MANIFEST).is_file():
-        return "cached"
+    state = run_state(job.path, intermediate_fingerprint(plan, job), intermediate_config(plan, job))
+    if state != "missing":
+        return {"fresh": "cached", "stale": "stale"}[state]
     return "interrupted" if _partial(job.path).exists() else "to train"
 
 
@@ -297,10 +332,12 @@ def cell_status(plan: Plan, cell: Cell) -> str:
         return "blocked"
     if cached_result(plan, cell):
         return "done"
-    if cell.run and (Path(cell.run) / MANIFEST).is_file():
-        return "trained"
-    if cell.run and _partial(cell.run).exists():
-        return "interrupted"
+    if cell.run:
+        state = run_state(cell.run, target_fingerprint(plan, cell), target_config(plan, cell))
+        if state != "missing":
+            return {"fresh": "trained", "stale": "stale"}[state]
+        if _partial(cell.run).exists():
+            return "interrupted"
     return "to run"
 
 
@@ -311,10 +348,11 @@ def describe(plan: Plan) -> str:
              f"output {plan.root}; results store {plan.store}; report_to {plan.report_to}",
              f"intermediate modules ({len(plan.intermediates)}):"]
     for job in plan.intermediates:
-        status = intermediate_status(job)
+        status = intermediate_status(plan, job)
         lines.append(f"  {job.name:<14} seed {job.seed:<6} {status:<12} {job.blocked or job.path}")
     statuses = [(c, cell_status(plan, c)) for c in plan.cells]
-    counts = {s: sum(1 for _, x in statuses if x == s) for s in ("done", "trained", "interrupted", "to run", "blocked")}
+    counts = {s: sum(1 for _, x in statuses if x == s)
+              for s in ("done", "trained", "stale", "interrupted", "to run", "blocked")}
     lines.append(f"cells ({len(plan.cells)}: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n) + "):")
     for cell, status in statuses:
         what = cell.blocked or (f"retrieval from {Path(cell.needs[0]).name if cell.needs else 'the plain backbone'}"

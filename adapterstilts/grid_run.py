@@ -8,65 +8,60 @@ accelerate / torch DDP when launched with ``accelerate launch``; the grid itself
 grid, one GPU per cell job (``--gpus-per-node 1``) and many jobs in parallel is usually the better use."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from adapterstilts.config import TrainConfig
 from adapterstilts.errors import UserError
-from adapterstilts.grid import (RECIPE_FILE, Cell, Intermediate, Plan, _comparable, _load_json, cached_result,
-                                evaluation_settings, fingerprint, intermediate_config, intermediate_status,
-                                intermediate_trainer, log_event, target_config)
+from adapterstilts.grid import (RECIPE_FILE, Cell, Intermediate, Plan, read_json, cached_result, config_changes,
+                                evaluation_settings, fingerprint, intermediate_config, intermediate_fingerprint,
+                                intermediate_status, intermediate_trainer, log_event, run_state, target_config,
+                                target_fingerprint)
 from adapterstilts.results_store import ResultsStore, rows_from_result
-from adapterstilts.runs import MANIFEST, Run, write_json_atomic
+from adapterstilts.runs import Run, write_json_atomic
 
 
-def _check_cached(path: Path, config: TrainConfig) -> None:
-    saved = _load_json(path / "config.json")
-    if saved is None:
-        return
-    before, now = _comparable(saved), _comparable(config.to_dict())
-    changed = [f"{k}: {before.get(k)!r} -> {now.get(k)!r}" for k in sorted(set(before) | set(now)) if before.get(k) != now.get(k)]
-    if changed:
-        raise UserError(f"{path} was trained with other settings ({'; '.join(changed[:4])}); delete it to retrain, "
-                        "or give this recipe another output root (--set output=DIR)")
-
-
-def _write_recipe(plan: Plan, run_path: Path, phase: str, **about) -> None:
-    if not (run_path / RECIPE_FILE).is_file():
-        write_json_atomic(run_path / RECIPE_FILE, {"phase": phase, **about, "recipe": plan.recipe.to_json()})
+def _ensure_run(plan: Plan, path: Path, expected: str, config: TrainConfig, train_fn, log, event: dict,
+                about: dict) -> Run:
+    """A finished run at ``path`` trained with ``config``: reused when fresh, trained when missing; a stale
+    one (other settings) is retrained with ``plan.retrain_changed``, else a one-line error."""
+    state = run_state(path, expected, config)
+    if state == "stale":
+        if not plan.retrain_changed:
+            changes = config_changes(path, config) or ["the intermediate modules it builds on changed"]
+            raise UserError(f"{path} was trained with other settings ({'; '.join(changes[:4])}); pass "
+                            "--retrain-changed to retrain it, or give this recipe another output root (--set output=DIR)")
+        log(f"retraining {path}: its settings changed")
+        config = replace(config, overwrite=True)
+    if state != "fresh":
+        log_event(plan, f"train-{about['phase']}-start", **event)
+        train_fn(config)
+        log_event(plan, f"train-{about['phase']}-done", **event)
+    saved = read_json(path / RECIPE_FILE) or {}
+    if saved.get("fingerprint") != expected:
+        write_json_atomic(path / RECIPE_FILE, {**about, "fingerprint": expected, "recipe": plan.recipe.to_json()})
+    return Run.open(path)
 
 
 def ensure_intermediate(plan: Plan, job: Intermediate, log=print) -> Run:
     """The finished intermediate run of ``job``: reused when present, trained otherwise."""
     if job.blocked:
         raise UserError(f"intermediate {job.name}: {job.blocked}")
-    path = Path(job.path)
-    config = intermediate_config(plan, job)
-    if (path / MANIFEST).is_file():
-        _check_cached(path, config)
-    else:
-        trainer = intermediate_trainer(job.name)
-        log_event(plan, "train-intermediate-start", intermediate=job.name, seed=job.seed, path=job.path)
-        trainer(config, tasks=list(job.tasks), log=log)
-        log_event(plan, "train-intermediate-done", intermediate=job.name, seed=job.seed, path=job.path)
-    _write_recipe(plan, path, "intermediate", intermediate=job.name, seed=job.seed, tasks=list(job.tasks))
-    return Run.open(path)
+    trainer = intermediate_trainer(job.name)
+    return _ensure_run(plan, Path(job.path), intermediate_fingerprint(plan, job), intermediate_config(plan, job),
+                       lambda config: trainer(config, tasks=list(job.tasks), log=log), log,
+                       {"intermediate": job.name, "seed": job.seed, "path": job.path},
+                       {"phase": "intermediate", "intermediate": job.name, "seed": job.seed, "tasks": list(job.tasks)})
 
 
 def ensure_target_run(plan: Plan, cell: Cell, log=print) -> Run:
     from adapterstilts.training import train
 
-    path = Path(cell.run)
-    config = target_config(plan, cell)
-    if (path / MANIFEST).is_file():
-        _check_cached(path, config)
-    else:
-        log_event(plan, "train-target-start", cell=cell.key, path=cell.run)
-        train(config, log=log)
-        log_event(plan, "train-target-done", cell=cell.key, path=cell.run)
-    _write_recipe(plan, path, "target", cell=cell.key, intermediate=cell.intermediate, target=cell.target, seed=cell.seed)
-    return Run.open(path)
+    return _ensure_run(plan, Path(cell.run), target_fingerprint(plan, cell), target_config(plan, cell),
+                       lambda config: train(config, log=log), log, {"cell": cell.key, "path": cell.run},
+                       {"phase": "target", "cell": cell.key, "intermediate": cell.intermediate, "target": cell.target,
+                        "seed": cell.seed, "intermediate_runs": list(cell.needs)})
 
 
 def _languages(task, value, data: str, split: str, *, supervised: bool):
@@ -291,7 +286,7 @@ def _run_submitit(plan: Plan, cells: list[Cell], options: ExecutorOptions, store
         else:
             todo.append(cell)
     needed = {p for c in todo for p in c.needs}
-    jobs = [j for j in plan.intermediates if j.path in needed and intermediate_status(j) != "cached"]
+    jobs = [j for j in plan.intermediates if j.path in needed and intermediate_status(plan, j) != "cached"]
     failed: dict[str, str] = {}
     if jobs:
         log(f"submitting {len(jobs)} intermediate training job(s) ({options.kind})")

@@ -248,10 +248,13 @@ def library_usage(manifest: dict, repo_id: str) -> str:
                  "(fetching the subfolder first works online and from the cache with HF_HUB_OFFLINE=1):")
         return f"{intro}\n\n```python\n" + "\n".join(code) + f"\n```\n{note}{head}"
     if method == "bottleneck":
-        code = ["import os", "", "import adapters", "from huggingface_hub import snapshot_download",
+        fused = manifest.get("compose") == "fuse"
+        patterns = '["module/*", "intermediates/*"]' if stacked else '["module/*"]'
+        composition_import = ["from adapters.composition import Stack"] if stacked and fused is False else []
+        code = ["import os", "", "import adapters", *composition_import, "from huggingface_hub import snapshot_download",
                 "from transformers import AutoModel", "",
                 f'model = AutoModel.from_pretrained("{base_id}", add_pooling_layer=False)', "adapters.init(model)",
-                f'path = snapshot_download("{repo_id}", allow_patterns=["module/*", "intermediates/*"])']
+                f'path = snapshot_download("{repo_id}", allow_patterns={patterns})']
         if stacked:
             for e in entries:
                 code.append(f'model.load_adapter(os.path.join(path, "intermediates", "{e["module_name"]}", "module"), '
@@ -263,8 +266,7 @@ def library_usage(manifest: dict, repo_id: str) -> str:
             code.append(f'model.load_adapter(os.path.join(path, "module"), load_as="{name}", use_safetensors=True)')
             if stacked:
                 from_names = ", ".join(f'"{e["module_name"]}"' for e in entries)
-                code += ["from adapters.composition import Stack", "",
-                         f'model.set_active_adapters(Stack({from_names}, "{name}"))']
+                code.append(f'model.set_active_adapters(Stack({from_names}, "{name}"))')
             else:
                 code.append(f'model.set_active_adapters("{name}")')
         intro = ("### With plain adapters\n\nThe bottleneck adapter is saved by `adapters` in the `module/` subfolder "

@@ -13,7 +13,7 @@ from pathlib import Path
 from adapterstilts.config import TrainConfig
 
 
-def run_quickstart(output: Path, *, steps: int = 60, overwrite: bool = False, log=print) -> dict:
+def run_quickstart(output: Path, *, steps: int = 120, overwrite: bool = False, log=print) -> dict:
     from adapterstilts.evaluation.zero_shot import evaluate_run, format_table
     from adapterstilts.tiny_model import make_tiny_model
     from adapterstilts.training import train
@@ -25,7 +25,7 @@ def run_quickstart(output: Path, *, steps: int = 60, overwrite: bool = False, lo
         make_tiny_model(model_dir)
     else:
         log(f"[1/4] reusing the tiny model in {model_dir}")
-    common = dict(model=str(model_dir), data="sample", batch_size=8, max_steps=steps, lr=1e-3, seed=0,
+    common = dict(model=str(model_dir), data="sample", batch_size=8, max_steps=steps, lr=5e-3, seed=0,
                   logging_steps=max(1, steps // 5), overwrite=overwrite)
     log("[2/4] intermediate task: mnli with a LoRA module on the frozen backbone")
     inter = train(TrainConfig(task="mnli", output=str(output / "mnli-lora"), method="lora", **common), log=log)

@@ -213,9 +213,22 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+def versions() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    import torch
+
+    out = [f"CUDA {torch.version.cuda}"] if torch.version.cuda else []
+    for name in ("torch", "transformers", "peft", "bitsandbytes", "accelerate"):
+        try:
+            out.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            out.append(f"{name} not installed")
+    return ", ".join(out)
+
+
 def main(argv=None) -> int:
     import torch
-    import transformers
 
     args = parse_args(argv)
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -226,8 +239,8 @@ def main(argv=None) -> int:
     gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU (GPU memory is not measured)"
     print(f"# bench_memory: {'tiny config' if args.tiny else 'XLM-R Large shapes (random weights)'} on {gpu}")
     print(f"batch {args.batch_size} x {args.seq_len} tokens, {args.warmup} warm-up + {args.steps} timed steps, "
-          f"LoRA r={args.lora_r} alpha={args.lora_alpha} on query/value, AdamW, grad clip 1.0; "
-          f"torch {torch.__version__}, transformers {transformers.__version__}")
+          f"LoRA r={args.lora_r} alpha={args.lora_alpha} on query/value, AdamW, grad clip 1.0")
+    print(f"versions: {versions()}")
     with tempfile.TemporaryDirectory(prefix="bench-xlmr-") as tmp:
         write_random_model(fields, Path(tmp))
         results = [run_setup(SETUPS[key], Path(tmp), device, fields["vocab_size"], args) for key in args.rows]

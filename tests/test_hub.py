@@ -94,7 +94,7 @@ def logits_of(run, tokenizer, model=None):
 
 def quick_train(tiny, out, **kw):
     args = dict(task="mnli", output=str(out), model=str(tiny), data="sample", method="lora", max_steps=2,
-                batch_size=4, progress=False)
+                batch_size=4, lr=1e-2, progress=False)  # a large lr: modules that visibly change the output
     args.update(kw)
     return train(TrainConfig(**args), log=lambda m: None)
 
@@ -253,28 +253,63 @@ def test_evaluate_by_repo_id_matches_local(pushed, lora_run):
     assert remote["languages"] == local["languages"]
 
 
-def test_stack_on_a_hub_module_equals_stack_on_the_local_run(pushed, lora_run, tiny_model_dir, tmp_path,
-                                                            tiny_tokenizer):
-    via_hub = quick_train(tiny_model_dir, tmp_path / "hub", compose="stack", intermediates=["user/mnli-lora"])
-    via_dir = quick_train(tiny_model_dir, tmp_path / "dir", compose="stack", intermediates=[str(lora_run.path)])
-    assert via_hub.manifest["intermediates"][0]["source"] == f"user/mnli-lora@{pushed.commit}"
-    assert torch.allclose(logits_of(via_hub, tiny_tokenizer), logits_of(via_dir, tiny_tokenizer), atol=1e-6)
+@pytest.fixture(scope="module")
+def stacked(pushed, lora_run, tiny_model_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("stacked")
+    via_hub = quick_train(tiny_model_dir, out / "hub", compose="stack", intermediates=["user/mnli-lora"])
+    via_dir = quick_train(tiny_model_dir, out / "dir", compose="stack", intermediates=[str(lora_run.path)])
+    return SimpleNamespace(via_hub=via_hub, via_dir=via_dir)
 
 
-def test_card_instructions_run_with_plain_peft(pushed, lora_run, tiny_model_dir):
-    from peft import PeftModel  # noqa: F401  (the card's code imports it)
-    from safetensors.torch import load_file
+def test_stack_on_a_hub_module_equals_stack_on_the_local_run(pushed, stacked, tiny_tokenizer):
+    assert stacked.via_hub.manifest["intermediates"][0]["source"] == f"user/mnli-lora@{pushed.commit}"
+    assert torch.allclose(logits_of(stacked.via_hub, tiny_tokenizer), logits_of(stacked.via_dir, tiny_tokenizer),
+                          atol=1e-6)
 
-    card = (pushed.folder / "README.md").read_text()
-    code = re.search(r"```python\n(.*?)```", card, re.S).group(1)
+
+def card_model(repo_id: str, folder: Path):
+    """Run the first Python block of the card pushed to ``repo_id`` (offline, from the HF cache)."""
+    code = re.search(r"```python\n(.*?)```", (folder / "README.md").read_text(), re.S).group(1)
     scope: dict = {}
-    exec(compile(code, "README.md", "exec"), scope)  # offline: base and adapter come from the HF cache
-    loaded = {k: v for k, v in scope["model"].state_dict().items() if "lora_" in k}
-    saved = load_file(str(lora_run.module_dir / "adapter_model.safetensors"))
-    assert len(loaded) == len(saved) > 0
-    for key, value in saved.items():
-        match = [v for k, v in loaded.items() if k.replace(".default", "").endswith(key.split("base_model.model.")[-1])]
-        assert match and torch.equal(match[0], value)
+    exec(compile(code, f"{repo_id}/README.md", "exec"), scope)
+    return scope["model"].eval()
+
+
+def hidden(encoder, tokenizer):
+    enc = tokenizer(["the cat sat on the mat", "a dog runs"], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        return encoder(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
+
+
+def assert_card_code_rebuilds(run, repo_id, tmp_path, tokenizer, tiny_model_dir):
+    from transformers import AutoModel
+
+    from adapterstilts.hub import stage_run
+    from adapterstilts.modeling import load_run_model
+
+    stage_run(run, tmp_path / "staged", repo_id, base_model="user/tiny-xlmr", log=lambda m: None)
+    put_in_cache(repo_id, tmp_path / "staged")
+    expected = hidden(load_run_model(run)[0].encoder, tokenizer)
+    assert torch.allclose(hidden(card_model(repo_id, tmp_path / "staged"), tokenizer), expected, atol=1e-5)
+    plain = AutoModel.from_pretrained(tiny_model_dir, add_pooling_layer=False).eval()
+    assert not torch.allclose(hidden(plain, tokenizer), expected, atol=1e-5)  # the modules do something
+
+
+def test_card_instructions_rebuild_the_encoder_with_plain_peft(stacked, tmp_path, tiny_tokenizer, tiny_model_dir):
+    assert_card_code_rebuilds(stacked.via_hub, "user/mnli-stacked", tmp_path, tiny_tokenizer, tiny_model_dir)
+
+
+def test_card_instructions_rebuild_the_encoder_with_plain_adapters(tiny_model_dir, tmp_path, tiny_tokenizer, tiny_on_hub):
+    run = quick_train(tiny_model_dir, tmp_path / "bn", method="bottleneck")
+    assert_card_code_rebuilds(run, "user/mnli-bottleneck", tmp_path, tiny_tokenizer, tiny_model_dir)
+
+
+def test_pushed_card_instructions_run_with_plain_peft(pushed, lora_run, tiny_tokenizer):
+    from adapterstilts.modeling import load_run_model
+
+    model = card_model("user/mnli-lora", pushed.folder)
+    assert torch.allclose(hidden(model, tiny_tokenizer), hidden(load_run_model(lora_run)[0].encoder, tiny_tokenizer),
+                          atol=1e-5)
 
 
 def test_not_in_cache_offline_is_a_one_line_error():
@@ -448,8 +483,9 @@ def test_other_peft_types_are_refused(plain_peft, tmp_path):
 
 # ---- benchmark script --------------------------------------------------------------------------------
 def test_bench_memory_tiny_runs_on_cpu():
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_memory.py"), "--tiny", "--device", "cpu"],
-                            capture_output=True, text=True, timeout=120, cwd=ROOT)
+    command = [sys.executable, str(ROOT / "scripts" / "bench_memory.py"), "--tiny", "--device", "cpu",
+               "--rows", "fp32-full,bf16-lora,8bit-lora", "--steps", "1"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-2000:]
     table = [line for line in result.stdout.splitlines() if line.startswith("|")]
     assert table[0].startswith("| setup") and len(table) >= 4

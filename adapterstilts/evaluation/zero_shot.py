@@ -55,6 +55,15 @@ def evaluate_run(ref: str | Path, *, task_name: str | None = None, languages: st
     task = get_task(task_name or run.task)
     split = split or task.eval_split
     langs = parse_languages(task, languages)
+    if languages in ("all", "") and data != "hub":
+        from adapterstilts.data import available_languages
+
+        present = available_languages(task, split, data, langs)
+        if not present:
+            raise UserError(f"--data {data} holds no {split!r} data of {task.name!r} in any language")
+        if len(present) < len(langs):
+            log(f"{task.name}: --data {data} covers {len(present)} of {len(langs)} languages: {', '.join(present)}")
+        langs = present
     tokenizer = load_tokenizer(run.base_model if run.method != "full" else str(run.module_dir),
                                run.manifest["base_model"].get("revision") if run.method != "full" else None)
     started = time.time()
@@ -74,9 +83,13 @@ def evaluate_run(ref: str | Path, *, task_name: str | None = None, languages: st
     return result
 
 
+NOT_SCORES = {"total", "HasAns_total", "NoAns_total", "layer", "num_pairs", "best_exact_thresh", "best_f1_thresh"}
+
+
 def summarise(task: Task, per_language: dict[str, dict[str, float]]) -> dict[str, Any]:
     metric = get_metric(task.metric)
-    keys = sorted({k for scores in per_language.values() for k, v in scores.items() if isinstance(v, (int, float))})
+    keys = sorted({k for scores in per_language.values() for k, v in scores.items()
+                   if isinstance(v, (int, float)) and k not in NOT_SCORES})
     average = {k: float(np.mean([s[k] for s in per_language.values() if k in s])) for k in keys} if per_language else {}
     return {"metric": task.metric, "primary": metric.primary, "languages": per_language, "average": average}
 
@@ -147,7 +160,7 @@ def _record_in_run(run: Run, result: dict[str, Any]) -> None:
 
 
 def format_table(result: dict[str, Any]) -> str:
-    keys = [k for k in result["average"] if k not in ("total", "HasAns_total", "NoAns_total", "layer")]
+    keys = [k for k in result["average"] if k not in NOT_SCORES]
     primary = result["primary"]
     keys = [primary] + [k for k in keys if k != primary] if primary in keys else keys
     rows = [["language"] + keys]
