@@ -141,7 +141,7 @@ def train_multitask(mt: MultiTaskConfig, *, log=print) -> Run:
         max_length = config.max_length or spec.max_length
         _, features[spec.name] = build_features(spec, fmt, tokenizer, split="train", language=spec.train_language,
                                                 data=config.data, max_length=max_length,
-                                                stride=config.doc_stride or spec.doc_stride, train=True,
+                                                stride=config.doc_stride or min(spec.doc_stride, (config.max_length or spec.max_length) // 3), train=True,
                                                 limit=config.max_train_examples)
     model = MultiTaskModel(encoder, heads, formats)
     probabilities = task_probabilities({t: len(f) for t, f in features.items()}, mt.sampling, mt.temperature)

@@ -49,7 +49,7 @@ def train(config: TrainConfig, *, log=print, keep_model: bool = False) -> Run:
         f"{total:,} ({100 * trainable / total:.2f}%)")
 
     max_length = config.max_length or task.max_length
-    stride = config.doc_stride or task.doc_stride
+    stride = config.doc_stride or min(task.doc_stride, max_length // 3)  # 384 -> 128; shorter windows scale
     _, features = build_features(task, fmt, tokenizer, split="train", language=task.train_language, data=config.data,
                                  max_length=max_length, stride=stride, train=True, limit=config.max_train_examples)
     log(f"{task.name}: {len(features):,} training features (max length {max_length})")

@@ -161,6 +161,10 @@ def run_setup(setup: Setup, model_dir: Path, device, vocab: int, args) -> Result
         model, optimizer, trainable = build(setup, model_dir, device, args)
     except UserError as exc:  # e.g. bitsandbytes missing
         return Result(setup, note=f"skipped: {exc}")
+    except torch.cuda.OutOfMemoryError:
+        gc.collect()
+        torch.cuda.empty_cache()
+        return Result(setup, torch.cuda.max_memory_allocated(device), note="out of memory while loading")
     g = torch.Generator().manual_seed(0)
     batch = {
         "input_ids": torch.randint(5, vocab, (args.batch_size, args.seq_len), generator=g).to(device),

@@ -144,10 +144,10 @@ def test_lora_stack_trains_only_the_target_module(lora_mnli, tiny_model_dir, tin
     assert json.loads((run.path / "metrics.json").read_text())["xnli"]["average"] == result["average"]
 
 
-def test_bottleneck_stack_and_fuse(bn_runs, tiny_model_dir, tiny_tokenizer, tmp_path):
+def test_bottleneck_stack_fuse_and_continue(bn_runs, tiny_model_dir, tiny_tokenizer, tmp_path):
     paths = [str(r.path) for r in bn_runs]
     batch = _batch(tiny_tokenizer)
-    for compose, inters in (("stack", paths[:1]), ("fuse", paths)):
+    for compose, inters in (("stack", paths[:1]), ("fuse", paths), ("continue", paths[:1])):
         run = train(_config(tiny_model_dir, tmp_path / compose, task="xnli", method="bottleneck", compose=compose,
                             intermediates=inters), log=_quiet, keep_model=True)
         assert run.manifest["trainable_parameters"] > 0
