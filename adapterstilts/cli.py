@@ -44,6 +44,8 @@ GradCkpt = Annotated[bool, typer.Option("--gradient-checkpointing", help="Trade 
 ReportTo = Annotated[str, typer.Option("--report-to", help="none | tensorboard | wandb | mlflow.")]
 SaveSteps = Annotated[int, typer.Option("--save-steps", help="Keep a resumable checkpoint every N steps (0: off).")]
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace a non-empty output folder.")]
+EvalSteps = Annotated[int, typer.Option("--eval-steps", help="Score English dev every N steps, keep the best (0: off).")]
+Patience = Annotated[int, typer.Option("--patience", help="Stop after N dev evaluations without gain (0: never).")]
 
 
 def user_errors(fn):
@@ -108,7 +110,7 @@ def train_intermediate(
     max_train_examples: MaxTrain = None, lora_r: LoraR = 8, lora_alpha: LoraAlpha = 16,
     reduction_factor: Reduction = 16, load_in_8bit: In8bit = False, load_in_4bit: In4bit = False,
     bf16: Bf16 = False, fp16: Fp16 = False, gradient_checkpointing: GradCkpt = False, report_to: ReportTo = "none",
-    save_steps: SaveSteps = 0, overwrite: Overwrite = False,
+    save_steps: SaveSteps = 0, overwrite: Overwrite = False, eval_steps: EvalSteps = 0, patience: Patience = 0,
 ) -> None:
     """Train an intermediate-task module on a frozen backbone (or fully fine-tune with --method full).
 
@@ -127,7 +129,7 @@ def train_intermediate(
            max_train_examples=max_train_examples, lora_r=lora_r, lora_alpha=lora_alpha,
            reduction_factor=reduction_factor, load_in_8bit=load_in_8bit, load_in_4bit=load_in_4bit, bf16=bf16,
            fp16=fp16, gradient_checkpointing=gradient_checkpointing, report_to=report_to, save_steps=save_steps,
-           overwrite=overwrite)
+           overwrite=overwrite, eval_steps=eval_steps, patience=patience)
 
 
 @app.command("train-target")
@@ -142,7 +144,7 @@ def train_target(
     max_train_examples: MaxTrain = None, lora_r: LoraR = 8, lora_alpha: LoraAlpha = 16,
     reduction_factor: Reduction = 16, load_in_8bit: In8bit = False, load_in_4bit: In4bit = False,
     bf16: Bf16 = False, fp16: Fp16 = False, gradient_checkpointing: GradCkpt = False, report_to: ReportTo = "none",
-    save_steps: SaveSteps = 0, overwrite: Overwrite = False,
+    save_steps: SaveSteps = 0, overwrite: Overwrite = False, eval_steps: EvalSteps = 0, patience: Patience = 0,
 ) -> None:
     """Train a target task on its English data, on top of intermediate modules.
 
@@ -165,7 +167,7 @@ def train_target(
            max_train_examples=max_train_examples, lora_r=lora_r, lora_alpha=lora_alpha,
            reduction_factor=reduction_factor, load_in_8bit=load_in_8bit, load_in_4bit=load_in_4bit, bf16=bf16,
            fp16=fp16, gradient_checkpointing=gradient_checkpointing, report_to=report_to, save_steps=save_steps,
-           overwrite=overwrite)
+           overwrite=overwrite, eval_steps=eval_steps, patience=patience)
 
 
 @app.command("train-multitask")

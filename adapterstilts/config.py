@@ -49,6 +49,8 @@ class TrainConfig:
     report_to: str = "none"
     logging_steps: int = 10
     save_steps: int = 0  # > 0: keep a resumable checkpoint every N steps
+    eval_steps: int = 0  # > 0: score English dev every N steps and keep the best state (paper: 1000)
+    patience: int = 0  # > 0: stop after this many dev evaluations without gain (paper: 30)
     overwrite: bool = False
     progress: bool = True
 

@@ -183,7 +183,7 @@ def stage_run(run: Run, dest: Path, repo_id: str, *, base_model: str | None = No
         elif src.suffix in (".md", ".txt", ".yaml", ".yml", ".csv", ".tsv"):
             target.write_text(sanitizer.free_text(src.read_text(encoding="utf-8", errors="replace")), encoding="utf-8")
         else:
-            shutil.copyfile(src, target)  # follows symlinks: the upload holds real files
+            _link_or_copy(src, target)
         files.append(rel.as_posix())
     manifest = json.loads((dest / MANIFEST).read_text(encoding="utf-8"))
     metrics_path = dest / METRICS_FILE
@@ -192,6 +192,15 @@ def stage_run(run: Run, dest: Path, repo_id: str, *, base_model: str | None = No
     files.append(CARD)
     scan_for_leaks(dest, _forbidden(run, sanitizer))
     return sorted(files)
+
+
+def _link_or_copy(src: Path, target: Path) -> None:
+    """Weights are staged as hard links where possible (a full fine-tune is gigabytes), else copied;
+    symlinks are resolved either way, so the upload holds real files."""
+    try:
+        os.link(src.resolve(), target)
+    except OSError:
+        shutil.copyfile(src, target)
 
 
 def _load_json(path: Path) -> Any:

@@ -62,6 +62,16 @@ def train(config: TrainConfig, *, log=print, keep_model: bool = False) -> Run:
     write_json_atomic(work / "config.json", config.to_dict())
 
     trainer = _make_trainer(config, model, fmt, tokenizer, features, work)
+    selection = None
+    if config.eval_steps > 0:
+        from adapterstilts.selection import DevSelection
+
+        dev_examples, dev_features = build_features(task, fmt, tokenizer, split="validation",
+                                                    language=task.train_language, data=config.data,
+                                                    max_length=max_length, stride=stride, train=False)
+        selection = DevSelection(model=model, task=task, fmt=fmt, tokenizer=tokenizer, examples=dev_examples,
+                                 features=dev_features, every=config.eval_steps, patience=config.patience, log=log)
+        trainer.add_callback(selection)
     started = time.time()
     result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     _write_log(trainer.state.log_history, work / TRAIN_LOG)
@@ -101,6 +111,8 @@ def train(config: TrainConfig, *, log=print, keep_model: bool = False) -> Run:
                   "seconds": round(time.time() - started, 1), "features": len(features), "data": config.data},
         "versions": library_versions(),
     }
+    if selection is not None:
+        manifest["selection"] = selection.summary()
     write_json_atomic(work / MANIFEST, manifest)
     shutil.rmtree(work / "checkpoints", ignore_errors=True)
     if output.exists():

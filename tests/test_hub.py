@@ -171,8 +171,7 @@ def test_push_uploads_a_sanitised_run_with_a_card(pushed, lora_run, tiny_model_d
 def test_model_card_content(pushed, lora_run):
     card = (pushed.folder / "README.md").read_text()
     assert card.startswith("---\n") and "library_name: peft" in card and "base_model: user/tiny-xlmr" in card
-    accuracy = lora_run.manifest and json.loads((lora_run.path / "metrics.json").read_text())["mnli"]
-    en = accuracy["languages"]["en"]["accuracy"]
+    en = json.loads((lora_run.path / "metrics.json").read_text())["mnli"]["languages"]["en"]["accuracy"]
     assert re.search(rf"\| en \| {en:.2f} \|", card)  # the per-language metrics table
     assert "| **average** |" in card
     assert "r=8, alpha=16" in card and "mnli" in card and "intermediate" in card
@@ -191,7 +190,8 @@ def test_push_without_base_model_replaces_the_local_path(lora_run, tmp_path, mon
 
     hub = FakeHub(tmp_path).install(monkeypatch)
     logs = []
-    push_run(lora_run.path, "user/other", log=logs.append)
+    push_run(lora_run.path, "user/other", private=True, commit_message="first", log=logs.append)
+    assert hub.calls[0][2]["private"] is True and hub.calls[1][2]["commit_message"] == "first"
     folder = hub.uploads[0]
     name = Path(tiny_model_dir).name
     assert json.loads((folder / "manifest.json").read_text())["base_model"]["name"] == f"<local:{name}>"
@@ -265,6 +265,22 @@ def test_stack_on_a_hub_module_equals_stack_on_the_local_run(pushed, stacked, ti
     assert stacked.via_hub.manifest["intermediates"][0]["source"] == f"user/mnli-lora@{pushed.commit}"
     assert torch.allclose(logits_of(stacked.via_hub, tiny_tokenizer), logits_of(stacked.via_dir, tiny_tokenizer),
                           atol=1e-6)
+
+
+def test_push_of_a_stacked_run_hides_local_intermediate_sources(stacked, lora_run, tmp_path):
+    from adapterstilts.hub import stage_run
+
+    local_source = stacked.via_dir.manifest["intermediates"][0]["source"]
+    assert local_source == str(lora_run.path)  # what training recorded
+    files = stage_run(stacked.via_dir, tmp_path, "user/stacked", base_model="user/tiny-xlmr", log=lambda m: None)
+    assert "intermediates/mnli/module/adapter_model.safetensors" in files
+    entry = json.loads((tmp_path / "manifest.json").read_text())["intermediates"][0]
+    assert entry["source"] == f"<local:{lora_run.path.name}>"
+    for name in files:
+        if not name.endswith(".safetensors"):
+            assert str(lora_run.path.parent) not in (tmp_path / name).read_text(), name
+    card = (tmp_path / "README.md").read_text()
+    assert "stack on intermediates: mnli" in card and 'adapter_name="mnli"' in card
 
 
 def card_model(repo_id: str, folder: Path):
@@ -467,6 +483,16 @@ def test_unknown_base_model_needs_a_model(plain_peft, tmp_path, tiny_model_dir):
         resolve_run(folder)
     run = resolve_run(folder, model=str(tiny_model_dir), log=lambda m: None)
     assert run.base_model == str(tiny_model_dir) and any("/somewhere/else/xlmr" in a for a in run.assumptions)
+
+
+def test_plain_peft_adapter_from_the_hub_cache(plain_peft):
+    from adapterstilts.refs import ExternalRun, resolve_run
+
+    commit = put_in_cache("someone/xlmr-lora", plain_peft)
+    run = resolve_run("someone/xlmr-lora", log=lambda m: None)
+    assert isinstance(run, ExternalRun) and run.method == "lora"
+    assert run.manifest["source"] == f"someone/xlmr-lora@{commit}"
+    assert (run.module_dir / "adapter_config.json").is_file() and hub_cache() in run.module_dir.parents
 
 
 def test_other_peft_types_are_refused(plain_peft, tmp_path):

@@ -243,3 +243,21 @@ def test_unfinished_run_is_refused_with_a_clear_error(tmp_path):
     (tmp_path / "half").mkdir()
     with pytest.raises(UserError, match="not a finished adapterstilts run"):
         Run.open(tmp_path / "half")
+
+
+def test_dev_selection_keeps_the_best_state(tiny_model_dir, tmp_path):
+    run = train(_config(tiny_model_dir, tmp_path / "sel", task="xnli", max_steps=6, eval_steps=2, patience=0),
+                log=_quiet, keep_model=True)
+    sel = run.manifest["selection"]
+    assert [h["step"] for h in sel["history"]] == [2, 4, 6]
+    best = max(h["accuracy"] for h in sel["history"])
+    assert sel["best_score"] == best and sel["best_step"] in (2, 4, 6)
+    # the saved run is the selected state: re-scoring English dev gives the best score
+    result = evaluate_run(run.path, languages="en", split="validation", data="sample", log=_quiet)
+    assert result["languages"]["en"]["accuracy"] == pytest.approx(best)
+
+
+def test_patience_stops_training_early(tiny_model_dir, tmp_path):
+    run = train(_config(tiny_model_dir, tmp_path / "stop", task="xnli", max_steps=40, eval_steps=1, patience=2,
+                        lr=1e-9), log=_quiet)
+    assert run.manifest["train"]["steps"] < 40
