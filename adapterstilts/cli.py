@@ -62,6 +62,16 @@ def user_errors(fn):
     return wrapper
 
 
+def _train_options(values: dict) -> dict:
+    """The TrainConfig fields among a command's parameters (task, output and intermediates excepted)."""
+    from dataclasses import fields
+
+    from adapterstilts.config import TrainConfig
+
+    names = {f.name for f in fields(TrainConfig)} - {"output", "intermediates"}
+    return {k: v for k, v in values.items() if k in names}
+
+
 def _train(**kwargs) -> None:
     from adapterstilts.config import TrainConfig
     from adapterstilts.training import train
@@ -123,13 +133,7 @@ def train_intermediate(
 
     if get_task(task).kind != "intermediate":
         raise UserError(f"{task!r} is a target task; use `adapterstilts train-target {task}`")
-    _train(task=task, model=model, revision=revision, method=method,
-           output=str(output or Path("runs") / f"{task}-{method}-seed{seed}"), data=data, seed=seed, lr=lr,
-           batch_size=batch_size, grad_accum=grad_accum, epochs=epochs, max_steps=max_steps, max_length=max_length,
-           max_train_examples=max_train_examples, lora_r=lora_r, lora_alpha=lora_alpha,
-           reduction_factor=reduction_factor, load_in_8bit=load_in_8bit, load_in_4bit=load_in_4bit, bf16=bf16,
-           fp16=fp16, gradient_checkpointing=gradient_checkpointing, report_to=report_to, save_steps=save_steps,
-           overwrite=overwrite, eval_steps=eval_steps, patience=patience)
+    _train(**_train_options(locals()), output=str(output or Path("runs") / f"{task}-{method}-seed{seed}"))
 
 
 @app.command("train-target")
@@ -161,13 +165,8 @@ def train_target(
     if compose == "none" and intermediates:
         compose = "continue" if method == "full" else "stack"
     tag = f"{compose}-" if compose != "none" else ""
-    _train(task=task, model=model, revision=revision, method=method, compose=compose, intermediates=intermediates,
-           output=str(output or Path("runs") / f"{task}-{tag}{method}-seed{seed}"), data=data, seed=seed, lr=lr,
-           batch_size=batch_size, grad_accum=grad_accum, epochs=epochs, max_steps=max_steps, max_length=max_length,
-           max_train_examples=max_train_examples, lora_r=lora_r, lora_alpha=lora_alpha,
-           reduction_factor=reduction_factor, load_in_8bit=load_in_8bit, load_in_4bit=load_in_4bit, bf16=bf16,
-           fp16=fp16, gradient_checkpointing=gradient_checkpointing, report_to=report_to, save_steps=save_steps,
-           overwrite=overwrite, eval_steps=eval_steps, patience=patience)
+    _train(**_train_options(locals()), intermediates=intermediates,
+           output=str(output or Path("runs") / f"{task}-{tag}{method}-seed{seed}"))
 
 
 @app.command("train-multitask")
@@ -192,13 +191,9 @@ def train_multitask_command(
     from adapterstilts.multitask import MultiTaskConfig, train_multitask
 
     names = [t.strip() for t in tasks.split(",") if t.strip()]
-    base = TrainConfig(task=names[0] if names else "", model=model, revision=revision, method=method,
-                       output=str(output or Path("runs") / f"multitask-{method}-seed{seed}"), data=data, seed=seed,
-                       lr=lr, batch_size=batch_size, grad_accum=grad_accum, epochs=epochs, max_steps=max_steps,
-                       max_length=max_length, max_train_examples=max_train_examples, lora_r=lora_r,
-                       lora_alpha=lora_alpha, reduction_factor=reduction_factor, load_in_8bit=load_in_8bit,
-                       load_in_4bit=load_in_4bit, bf16=bf16, fp16=fp16, gradient_checkpointing=gradient_checkpointing,
-                       report_to=report_to, overwrite=overwrite)
+    options = _train_options(locals())
+    base = TrainConfig(**options, task=names[0] if names else "",
+                       output=str(output or Path("runs") / f"multitask-{method}-seed{seed}"))
     train_multitask(MultiTaskConfig(tasks=names, base=base, sampling=sampling, temperature=temperature),
                     log=lambda m: typer.echo(m, err=True))
 

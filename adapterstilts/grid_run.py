@@ -3,9 +3,12 @@ copy its rows into the results store. ``run_cell`` is the unit of work a cluster
 ``run_grid`` drives it locally (one cell after another) or through submitit (SLURM array jobs: the
 intermediate modules first, then the cells), and only the driver writes the store.
 
-Multi-GPU inside one cell is the Trainer's own: a job that gets several GPUs trains on them through
-accelerate / torch DDP when launched with ``accelerate launch``; the grid itself launches nothing. For a
-grid, one GPU per cell job (``--gpus-per-node 1``) and many jobs in parallel is usually the better use."""
+Multi-GPU inside one cell is the Trainer's own (accelerate / torch DDP when the process is started by
+``accelerate launch`` or torchrun); the grid launches nothing. The grid driver is not rank-aware, so
+run it as one process per job: for a grid, one GPU per cell job (``--gpus-per-node 1``) and many jobs
+in parallel is also the better use of a cluster. Run the driver of a SLURM grid where it survives
+(tmux, or a small CPU job): it waits for the jobs, then copies their results into the store; if it
+dies, running it again copies finished cells and resubmits only unfinished ones."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -191,7 +194,7 @@ def _commit(plan: Plan, store: ResultsStore, cell: Cell, record: dict, summary: 
     if record.get("cached") and store.has_cell(name, cell.key):
         summary.cached.append(cell.key)
         return
-    store.replace_cell(name, cell.key, record["rows"])
+    store.replace_cell(name, cell.key, [{**row, "recipe": name} for row in record["rows"]])
     log_event(plan, "cell-synced" if record.get("cached") else "cell-done", cell=cell.key)
     (summary.cached if record.get("cached") else summary.done).append(cell.key)
     if not record.get("cached"):

@@ -33,7 +33,7 @@ from adapterstilts.modules import trainable_parameters
 from adapterstilts.modules.backbone import architecture, load_config, load_tokenizer
 from adapterstilts.runs import MANIFEST, MODULE_DIR, TRAIN_LOG, Run, folder_size, library_versions, write_json_atomic
 from adapterstilts.tasks.base import get_task
-from adapterstilts.training import _hyperparameters, _write_log, partial_dir
+from adapterstilts.training import _hyperparameters, _write_log, finalize_run, partial_dir
 
 SAMPLINGS = ("proportional", "temperature", "uniform")
 HEADS_DIR = "heads"
@@ -199,11 +199,6 @@ def train_multitask(mt: MultiTaskConfig, *, log=print) -> Run:
                   "data": config.data},
         "versions": library_versions(),
     }
-    write_json_atomic(work / MANIFEST, manifest)
-    shutil.rmtree(work / "checkpoints", ignore_errors=True)
-    if output.exists():
-        shutil.rmtree(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(work, output)
+    run = finalize_run(work, output, manifest)
     log(f"multitask: saved run to {output}")
-    return Run.open(output)
+    return run

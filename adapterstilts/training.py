@@ -113,18 +113,23 @@ def train(config: TrainConfig, *, log=print, keep_model: bool = False) -> Run:
     }
     if selection is not None:
         manifest["selection"] = selection.summary()
+    run = finalize_run(work, output, manifest)
+    log(f"{task.name}: saved run to {output} (module {manifest['module_size_bytes'] / 1e6:.2f} MB)")
+    if keep_model:
+        model.eval()
+        run.model = model
+    return run
+
+
+def finalize_run(work: Path, output: Path, manifest: dict) -> Run:
+    """Write the manifest last, drop checkpoints, and move the finished folder into place."""
     write_json_atomic(work / MANIFEST, manifest)
     shutil.rmtree(work / "checkpoints", ignore_errors=True)
     if output.exists():
         shutil.rmtree(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     os.replace(work, output)
-    log(f"{task.name}: saved run to {output} (module {manifest['module_size_bytes'] / 1e6:.2f} MB)")
-    run = Run.open(output)
-    if keep_model:
-        model.eval()
-        run.model = model
-    return run
+    return Run.open(output)
 
 
 def _hyperparameters(config: TrainConfig, default_lr: float, max_length: int, stride: int) -> dict:
