@@ -212,6 +212,7 @@ def evaluate_command(
     layer: Annotated[Optional[int], typer.Option("--layer", help="Retrieval: hidden layer (default 14/24, scaled).")] = None,
     predictions: Annotated[Optional[Path], typer.Option("--predictions", help="Score a predictions file instead of a model.")] = None,
     save_predictions: Annotated[Optional[Path], typer.Option("--save-predictions", help="Also write predictions + references here.")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help="Retrieval only: evaluate a plain backbone (no RUN).")] = None,
 ) -> None:
     """Zero-shot evaluation on every language of a task: per-language table, average, JSON.
 
@@ -219,6 +220,7 @@ def evaluate_command(
       adapterstilts evaluate runs/xnli-stack-lora-seed42 --languages all --output results/xnli.json
       adapterstilts evaluate runs/mnli-lora-seed42 --task tatoeba
       adapterstilts evaluate --task xquad --predictions preds.json
+      adapterstilts evaluate --model FacebookAI/xlm-roberta-large --task bucc2018   # plain-backbone baseline
     """
     from adapterstilts.evaluation.zero_shot import evaluate_run, format_table
 
@@ -228,6 +230,13 @@ def evaluate_command(
         if not task:
             raise UserError("--predictions needs --task (which metric to apply)")
         result = score_predictions_file(predictions, task, output=output)
+    elif model and not run:
+        from adapterstilts.evaluation.zero_shot import evaluate_backbone
+
+        if not task:
+            raise UserError("--model without a RUN evaluates retrieval: add --task bucc2018 or --task tatoeba")
+        result = evaluate_backbone(model, task_name=task, languages=languages, split=split, data=data, layer=layer,
+                                   output=output, log=lambda m: typer.echo(m, err=True))
     else:
         if not run:
             raise UserError("give a RUN folder to evaluate, or --predictions FILE with --task")

@@ -16,7 +16,8 @@ def push_command(
     run_dir: Annotated[Path, typer.Argument(help="Finished run folder (the --output of a training run).")],
     repo_id: Annotated[str, typer.Argument(help="Hub repo to push to, user/name (created if missing).")],
     private: Annotated[bool, typer.Option("--private", help="Create the repo as private.")] = False,
-    revision: Annotated[Optional[str], typer.Option("--revision", help="Branch to push to (created if missing).")] = None,
+    revision: Annotated[Optional[str], typer.Option(
+        "--revision", help="Branch to push to (created if missing).")] = None,
     commit_message: Annotated[Optional[str], typer.Option("--commit-message", "-m", help="Commit message.")] = None,
     base_model: Annotated[Optional[str], typer.Option(
         "--base-model", help="Hub id of the base model, when the run used a local model folder.")] = None,

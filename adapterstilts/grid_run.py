@@ -8,7 +8,7 @@ Multi-GPU inside one cell is the Trainer's own (accelerate / torch DDP when the 
 run it as one process per job: for a grid, one GPU per cell job (``--gpus-per-node 1``) and many jobs
 in parallel is also the better use of a cluster. Run the driver of a SLURM grid where it survives
 (tmux, or a small CPU job): it waits for the jobs, then copies their results into the store; if it
-dies, running it again copies finished cells and resubmits only unfinished ones."""
+dies, cancel its jobs (scancel) and run it again: finished cells are copied in, the rest resubmitted."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace

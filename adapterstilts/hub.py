@@ -257,6 +257,7 @@ def push_run(run_dir: str | os.PathLike, repo_id: str, *, private: bool = False,
              commit_message: str | None = None, base_model: str | None = None,
              log: Callable[[str], None] = print) -> PushResult:
     """Upload a finished run folder to the Hub repo ``repo_id`` (created if missing)."""
+    import requests
     from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError, HFValidationError, OfflineModeIsEnabled
 
@@ -287,7 +288,7 @@ def push_run(run_dir: str | os.PathLike, repo_id: str, *, private: bool = False,
                             "login` or set HF_TOKEN to a token with write access to that namespace") from exc
         first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
         raise UserError(f"pushing to {repo_id} failed ({first}); retry later") from exc
-    except OSError as exc:  # connection errors (requests' ConnectionError is an OSError)
+    except (requests.ConnectionError, requests.Timeout) as exc:
         raise UserError(f"pushing to {repo_id} failed ({type(exc).__name__}); check the network and retry") from exc
     commit = getattr(info, "oid", None)
     return PushResult(full_id, revision, commit, getattr(info, "commit_url", None) or getattr(url, "url", None), files)

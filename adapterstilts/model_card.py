@@ -186,7 +186,8 @@ def results(metrics: dict | None) -> str:
         primary = result.get("primary")
         if primary in keys:
             keys = [primary] + [k for k in keys if k != primary]
-        head = f"### {task} ({result.get('metric', '-')}, split {result.get('split', '-')}, data {result.get('data', '-')})"
+        head = (f"### {task} ({result.get('metric', '-')}, split {result.get('split', '-')}, "
+                f"data {_value(result.get('data', '-'))})")
         lines = [head, "", "| language | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
         for lang, scores in per_lang.items():
             lines.append(f"| {lang} | " + " | ".join(_score(scores.get(k)) for k in keys) + " |")
@@ -250,9 +251,9 @@ def library_usage(manifest: dict, repo_id: str) -> str:
     if method == "bottleneck":
         fused = manifest.get("compose") == "fuse"
         patterns = '["module/*", "intermediates/*"]' if stacked else '["module/*"]'
-        composition_import = ["from adapters.composition import Stack"] if stacked and fused is False else []
-        code = ["import os", "", "import adapters", *composition_import, "from huggingface_hub import snapshot_download",
-                "from transformers import AutoModel", "",
+        composition_import = ["from adapters.composition import Stack"] if stacked and not fused else []
+        code = ["import os", "", "import adapters", *composition_import,
+                "from huggingface_hub import snapshot_download", "from transformers import AutoModel", "",
                 f'model = AutoModel.from_pretrained("{base_id}", add_pooling_layer=False)', "adapters.init(model)",
                 f'path = snapshot_download("{repo_id}", allow_patterns={patterns})']
         if stacked:
@@ -260,7 +261,8 @@ def library_usage(manifest: dict, repo_id: str) -> str:
                 code.append(f'model.load_adapter(os.path.join(path, "intermediates", "{e["module_name"]}", "module"), '
                             f'load_as="{e["module_name"]}", use_safetensors=True)')
         if manifest.get("compose") == "fuse":
-            code.append('model.load_adapter_fusion(os.path.join(path, "module"), set_active=True, use_safetensors=True)')
+            code.append('model.load_adapter_fusion(os.path.join(path, "module"), set_active=True, '
+                        'use_safetensors=True)')
         else:
             name = manifest.get("module_name") or manifest.get("task")
             code.append(f'model.load_adapter(os.path.join(path, "module"), load_as="{name}", use_safetensors=True)')

@@ -170,7 +170,8 @@ def _read_json(path: Path) -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(f"{path} cannot be read as JSON ({type(exc).__name__}); re-download or re-save the module") from exc
+        raise UserError(f"{path} cannot be read as JSON ({type(exc).__name__}); re-download or re-save "
+                        "the module") from exc
     if not isinstance(data, dict):
         raise UserError(f"{path} is not a JSON object; re-download or re-save the module")
     return data
@@ -267,10 +268,9 @@ def _staging_folder(folder: Path, manifest: dict) -> Path:
 def module_folders(run: Run) -> list[Path]:
     """Every module folder a run loads: its own module and the intermediates copied into it."""
     folders = [run.module_dir]
-    for entry in run.manifest.get("intermediates", []) or []:
-        inner = run.path / INTERMEDIATES_DIR / str(entry.get("module_name", "")) / MODULE_DIR
-        if inner.is_dir():
-            folders.append(inner)
+    if run.compose in ("stack", "fuse"):  # only these copy their intermediates into the run folder
+        for entry in run.manifest.get("intermediates", []) or []:
+            folders.append(run.path / INTERMEDIATES_DIR / str(entry.get("module_name", "")) / MODULE_DIR)
     return folders
 
 
@@ -278,7 +278,8 @@ def check_weights(run: Run, ref: str, *, allow_pickle: bool, from_hub: bool = Fa
     """Refuse module folders whose weights exist only as pickle files (unless allowed), or not at all."""
     for folder in module_folders(run):
         if not folder.is_dir():
-            raise UserError(f"{ref!r} has no module folder {folder.name}/; the run is incomplete: re-run or re-push it")
+            where = folder.relative_to(run.path).as_posix() if run.path in folder.parents else folder.name
+            raise UserError(f"{ref!r} has no {where}/ folder; the run is incomplete: re-run or re-push it")
         files = [f for f in folder.rglob("*") if f.is_file()]
         pickles = [f for f in files if f.suffix.lower() in PICKLE_SUFFIXES]
         safe = [f for f in files if f.suffix == ".safetensors"]

@@ -74,3 +74,13 @@ def test_missing_model_gives_a_clear_error(tmp_path):
                      "--output", tmp_path / "o")
     assert result.exit_code == 2, result.output
     assert "make-tiny-model" in result.output or "--model" in result.output
+
+
+def test_retrieval_from_the_plain_backbone(tiny_model_dir, tmp_path):
+    out = tmp_path / "tatoeba.json"
+    result = _invoke("evaluate", "--model", tiny_model_dir, "--task", "tatoeba", "--data", "sample", "--output", out)
+    assert result.exit_code == 0, result.output
+    saved = json.loads(out.read_text())
+    assert saved["layer"] == 2 and saved["pooling"] == "mean" and len(saved["languages"]) >= 3
+    bad = _invoke("evaluate", "--model", tiny_model_dir, "--task", "xnli", "--data", "sample")
+    assert bad.exit_code == 2 and "needs a trained head" in bad.output

@@ -315,7 +315,8 @@ def test_card_instructions_rebuild_the_encoder_with_plain_peft(stacked, tmp_path
     assert_card_code_rebuilds(stacked.via_hub, "user/mnli-stacked", tmp_path, tiny_tokenizer, tiny_model_dir)
 
 
-def test_card_instructions_rebuild_the_encoder_with_plain_adapters(tiny_model_dir, tmp_path, tiny_tokenizer, tiny_on_hub):
+def test_card_instructions_rebuild_the_encoder_with_plain_adapters(tiny_model_dir, tmp_path, tiny_tokenizer,
+                                                                    tiny_on_hub):
     run = quick_train(tiny_model_dir, tmp_path / "bn", method="bottleneck")
     assert_card_code_rebuilds(run, "user/mnli-bottleneck", tmp_path, tiny_tokenizer, tiny_model_dir)
 

@@ -54,16 +54,7 @@ def evaluate_run(ref: str | Path, *, task_name: str | None = None, languages: st
     run = resolve_run(str(ref))
     task = get_task(task_name or run.task)
     split = split or task.eval_split
-    langs = parse_languages(task, languages)
-    if languages in ("all", "") and data != "hub":
-        from adapterstilts.data import available_languages
-
-        present = available_languages(task, split, data, langs)
-        if not present:
-            raise UserError(f"--data {data} holds no {split!r} data of {task.name!r} in any language")
-        if len(present) < len(langs):
-            log(f"{task.name}: --data {data} covers {len(present)} of {len(langs)} languages: {', '.join(present)}")
-        langs = present
+    langs = _languages_present(task, languages, split, data, log)
     tokenizer = load_tokenizer(run.base_model if run.method != "full" else str(run.module_dir),
                                run.manifest["base_model"].get("revision") if run.method != "full" else None)
     started = time.time()
@@ -84,6 +75,46 @@ def evaluate_run(ref: str | Path, *, task_name: str | None = None, languages: st
 
 
 NOT_SCORES = {"total", "HasAns_total", "NoAns_total", "layer", "num_pairs", "best_exact_thresh", "best_f1_thresh"}
+
+
+def evaluate_backbone(model: str, *, task_name: str, languages: str | list[str] = "all", split: str | None = None,
+                      data: str = "hub", layer: int | None = None, revision: str | None = None,
+                      output: str | Path | None = None, log=print) -> dict[str, Any]:
+    """Retrieval (BUCC, Tatoeba) straight from a plain backbone: the XLM-R baseline row."""
+    from adapterstilts.evaluation.retrieval import default_layer, evaluate_retrieval
+    from adapterstilts.modules.backbone import BackboneOptions, load_encoder
+
+    task = get_task(task_name)
+    if task.format != "retrieval":
+        raise UserError(f"{task.name!r} needs a trained head; only retrieval tasks (bucc2018, tatoeba) evaluate a plain "
+                        "--model: pass a RUN folder instead")
+    split = split or task.eval_split
+    langs = _languages_present(task, languages, split, data, log)
+    tokenizer = load_tokenizer(model, revision)
+    encoder = load_encoder(BackboneOptions(model=model, revision=revision), trainable=False).eval()
+    layer = layer if layer is not None else default_layer(encoder.config.num_hidden_layers)
+    started = time.time()
+    per_language = evaluate_retrieval(task, encoder, tokenizer, langs, data=data, split=split, layer=layer)
+    result = summarise(task, per_language)
+    result.update({"model": model, "task": task.name, "split": split, "data": data, "layer": layer,
+                   "pooling": "mean", "seconds": round(time.time() - started, 1)})
+    if output:
+        write_json_atomic(output, result)
+    return result
+
+
+def _languages_present(task: Task, languages, split: str, data: str, log) -> list[str]:
+    langs = parse_languages(task, languages)
+    if languages in ("all", "") and data != "hub":
+        from adapterstilts.data import available_languages
+
+        present = available_languages(task, split, data, langs)
+        if not present:
+            raise UserError(f"--data {data} holds no {split!r} data of {task.name!r} in any language")
+        if len(present) < len(langs):
+            log(f"{task.name}: --data {data} covers {len(present)} of {len(langs)} languages: {', '.join(present)}")
+        langs = present
+    return langs
 
 
 def summarise(task: Task, per_language: dict[str, dict[str, float]]) -> dict[str, Any]:
