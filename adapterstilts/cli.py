@@ -141,7 +141,8 @@ def train_intermediate(
 def train_target(
     task: Annotated[str, typer.Argument(help="XTREME target task, e.g. xnli, panx, xquad (see `tasks`).")],
     intermediate: Annotated[Optional[list[str]], typer.Option("--intermediate", "-i", help="Intermediate run folder (repeatable).")] = None,
-    compose: Annotated[str, typer.Option("--compose", help="none | stack | fuse | continue.")] = "none",
+    compose: Annotated[str, typer.Option("--compose", help="none | stack | fuse | merge | continue.")] = "none",
+    merge_weights: Annotated[Optional[str], typer.Option("--merge-weights", help="--compose merge: comma list, one weight per intermediate (default 1/k).")] = None,
     model: Model = "FacebookAI/xlm-roberta-large", revision: Revision = None, method: Method = "lora",
     output: Output = None, data: Data = "hub", seed: Seed = 42, lr: Lr = None, batch_size: BatchSize = 32,
     grad_accum: GradAccum = 1, epochs: Epochs = 2.0, max_steps: MaxSteps = -1, max_length: MaxLength = None,
@@ -156,6 +157,7 @@ def train_target(
       adapterstilts train-target xnli -i runs/mnli-lora-seed42 --compose stack
       adapterstilts train-target panx -i runs/mnli-bottleneck-seed42 -i runs/squad-bottleneck-seed42 --compose fuse --method bottleneck
       adapterstilts train-target xquad -i runs/squad-full-seed42 --compose continue --method full
+      adapterstilts train-target xnli -i runs/mnli-lora-seed42 -i runs/squad-lora-seed42 --compose merge
     """
     from adapterstilts.tasks import get_task
 
@@ -165,6 +167,11 @@ def train_target(
     if compose == "none" and intermediates:
         compose = "continue" if method == "full" else "stack"
     tag = f"{compose}-" if compose != "none" else ""
+    if merge_weights is not None:
+        try:
+            merge_weights = [float(w) for w in merge_weights.split(",")]
+        except ValueError:
+            raise UserError(f"--merge-weights {merge_weights!r} is not a comma list of numbers, e.g. 0.5,0.5") from None
     _train(**_train_options(locals()), intermediates=intermediates,
            output=str(output or Path("runs") / f"{task}-{tag}{method}-seed{seed}"))
 

@@ -7,7 +7,7 @@ from typing import Any
 from adapterstilts.errors import UserError
 from adapterstilts.modules.backbone import DEFAULT_MODEL, BackboneOptions
 
-COMPOSITIONS = ("none", "stack", "fuse", "continue")
+COMPOSITIONS = ("none", "stack", "fuse", "merge", "continue")
 
 
 @dataclass
@@ -19,6 +19,7 @@ class TrainConfig:
     method: str = "lora"
     compose: str = "none"
     intermediates: list[str] = field(default_factory=list)
+    merge_weights: list[float] | None = None  # --compose merge: one weight per intermediate (default 1/k each)
     data: str = "hub"
     seed: int = 42
     lr: float | None = None  # None: the method's default (LoRA / bottleneck 1e-4, full 1e-5)
@@ -68,6 +69,9 @@ class TrainConfig:
             raise UserError("--intermediate given without --compose; pass --compose stack|fuse|continue")
         if self.compose != "none" and not self.intermediates:
             raise UserError(f"--compose {self.compose} needs at least one --intermediate RUN_DIR")
+        if self.merge_weights is not None and (self.compose != "merge" or len(self.merge_weights) != len(self.intermediates)):
+            raise UserError("--merge-weights goes with --compose merge and takes one weight per --intermediate "
+                            f"({len(self.intermediates)} given, {len(self.merge_weights)} weights)")
         if self.compose == "continue" and len(self.intermediates) != 1:
             raise UserError("--compose continue takes exactly one --intermediate (the module that keeps training)")
         for name, value in (("--batch-size", self.batch_size), ("--grad-accum", self.grad_accum)):
@@ -89,6 +93,10 @@ class TrainConfig:
         return BackboneOptions(model=self.model, revision=self.revision, load_in_8bit=self.load_in_8bit,
                                load_in_4bit=self.load_in_4bit, bf16=self.bf16, fp16=self.fp16,
                                gradient_checkpointing=self.gradient_checkpointing)
+
+    def resolved_merge_weights(self) -> list[float]:
+        k = max(1, len(self.intermediates))
+        return list(self.merge_weights) if self.merge_weights is not None else [1.0 / k] * k
 
     def method_settings(self) -> dict[str, Any]:
         if self.method == "lora":

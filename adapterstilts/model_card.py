@@ -275,7 +275,7 @@ def library_usage(manifest: dict, repo_id: str) -> str:
                  "(`adapters` loads Hub repos from their root only, so fetch the subfolder first):")
         return f"{intro}\n\n```python\n" + "\n".join(code) + f"\n```\n{note}{head}"
     code = ["from transformers import AutoModel, AutoTokenizer", "",
-            f'model = AutoModel.from_pretrained("{repo_id}", subfolder="module")',
+            f'model = AutoModel.from_pretrained("{repo_id}", subfolder="module", add_pooling_layer=False)',
             f'tokenizer = AutoTokenizer.from_pretrained("{repo_id}", subfolder="module")']
     return ("### With plain transformers\n\nThe fine-tuned encoder is saved with `save_pretrained` in `module/`:"
             "\n\n```python\n" + "\n".join(code) + f"\n```\n{head}")

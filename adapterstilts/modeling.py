@@ -20,6 +20,9 @@ from adapterstilts.runs import INTERMEDIATES_DIR, MANIFEST, MODULE_DIR, Run
 from adapterstilts.tasks.base import Task, get_task
 
 
+MERGED = "merged_intermediates"
+
+
 class TaskModel(nn.Module):
     """Encoder + head, with the format's forward. What the Trainer trains."""
 
@@ -102,11 +105,15 @@ def build_for_training(config, intermediate_runs: list[Run], module_name: str | 
         if config.compose == "continue":
             encoder = method.load(encoder, intermediate_runs[0].module_dir, name, trainable=True)
             encoder = method.activate(encoder, [name], train=name)
-        elif config.compose == "stack":
+        elif config.compose in ("stack", "merge"):
             for run, inter_name in zip(intermediate_runs, names):
                 encoder = method.load(encoder, run.module_dir, inter_name, trainable=False)
+            below = names
+            if config.compose == "merge":
+                encoder = method.merge(encoder, names, MERGED, config.resolved_merge_weights())
+                below = [MERGED]
             encoder = method.add(encoder, name, config.method_settings())
-            encoder = method.activate(encoder, names + [name], train=name)
+            encoder = method.activate(encoder, below + [name], train=name)
         elif config.compose == "fuse":
             for run, inter_name in zip(intermediate_runs, names):
                 encoder = method.load(encoder, run.module_dir, inter_name, trainable=False)
@@ -150,11 +157,14 @@ def load_run_model(run: Run, options: BackboneOptions | None = None) -> tuple[Ta
         check_base(run, config_fingerprint(base_config), options.model)
         encoder = load_encoder(options, trainable=False)
         inter_names: list[str] = []
-        if compose in ("stack", "fuse"):
+        if compose in ("stack", "fuse", "merge"):
             for entry in manifest.get("intermediates", []):
                 folder = run.path / INTERMEDIATES_DIR / entry["module_name"] / MODULE_DIR
                 encoder = method.load(encoder, folder, entry["module_name"], trainable=False)
                 inter_names.append(entry["module_name"])
+        if compose == "merge":
+            encoder = method.merge(encoder, inter_names, MERGED, manifest["merge_weights"])
+            inter_names = [MERGED]
         encoder = method.load(encoder, run.module_dir, run.module_name, trainable=False)
         if compose == "fuse":
             encoder = method.activate(encoder, inter_names, fuse=True)

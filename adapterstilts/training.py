@@ -84,7 +84,7 @@ def train(config: TrainConfig, *, log=print, keep_model: bool = False) -> Run:
         tokenizer.save_pretrained(str(module_dir))
     save_head(model.head, work / HEAD_FILE)
     names = _intermediate_names(intermediate_runs)
-    entries = copy_intermediates(intermediate_runs, names, work) if config.compose in ("stack", "fuse") else [
+    entries = copy_intermediates(intermediate_runs, names, work) if config.compose in ("stack", "fuse", "merge") else [
         {"module_name": n, "source": r.manifest.get("source", str(r.path)), "task": r.task, "method": r.method,
          "config_hash": r.config_hash} for r, n in zip(intermediate_runs, names)]
     base_config = load_config(config.model, config.revision)
@@ -100,6 +100,7 @@ def train(config: TrainConfig, *, log=print, keep_model: bool = False) -> Run:
         "base_model": {"name": config.model, "revision": config.revision, "config_hash": assembled.config_hash,
                        "architecture": architecture(base_config)},
         "intermediates": entries,
+        "merge_weights": config.resolved_merge_weights() if config.compose == "merge" else None,
         "seed": config.seed,
         "hyperparameters": _hyperparameters(config, assembled.method.default_lr, max_length, stride),
         "method_settings": config.method_settings(),

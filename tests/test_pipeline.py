@@ -261,3 +261,34 @@ def test_patience_stops_training_early(tiny_model_dir, tmp_path):
     run = train(_config(tiny_model_dir, tmp_path / "stop", task="xnli", max_steps=40, eval_steps=1, patience=2,
                         lr=1e-9), log=_quiet)
     assert run.manifest["train"]["steps"] < 40
+
+
+def test_merge_of_one_module_with_weight_one_equals_stacking_it(lora_mnli, tiny_model_dir, tiny_tokenizer, tmp_path):
+    """LoRA merge ("cat") computes sum_i w_i * delta_i exactly: one module at w=1 is the module itself."""
+    from adapterstilts.modeling import build_for_training
+
+    batch = _batch(tiny_tokenizer)
+    outputs = []
+    for compose, kw in (("stack", {}), ("merge", {"merge_weights": [1.0]})):
+        config = _config(tiny_model_dir, tmp_path / compose, task="xnli", compose=compose,
+                         intermediates=[str(lora_mnli.path)], **kw)
+        config.validate()
+        assembled = build_for_training(config, [Run.open(lora_mnli.path)])
+        with torch.no_grad():
+            outputs.append(assembled.model.encoder.eval()(**batch).last_hidden_state)
+    assert torch.allclose(outputs[0], outputs[1], atol=1e-5)
+
+
+def test_merge_trains_and_reloads(lora_mnli, bn_runs, tiny_model_dir, tiny_tokenizer, tmp_path):
+    qqp = train(_config(tiny_model_dir, tmp_path / "qqp-lora", task="qqp"), log=_quiet)
+    batch = _batch(tiny_tokenizer)
+    cases = (("lora", [str(lora_mnli.path), str(qqp.path)]), ("bottleneck", [str(r.path) for r in bn_runs]))
+    for method, inters in cases:
+        run = train(_config(tiny_model_dir, tmp_path / f"merge-{method}", task="xnli", method=method, compose="merge",
+                            intermediates=inters, merge_weights=[0.7, 0.3]), log=_quiet, keep_model=True)
+        assert run.manifest["merge_weights"] == [0.7, 0.3]
+        reloaded, _, _ = load_run_model(Run.open(run.path))
+        assert torch.equal(_logits(run.model, batch), _logits(reloaded, batch)), method
+    with pytest.raises(UserError, match="one weight per --intermediate"):
+        train(_config(tiny_model_dir, tmp_path / "bad", task="xnli", compose="merge", intermediates=inters,
+                      merge_weights=[1.0]), log=_quiet)

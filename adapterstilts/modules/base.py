@@ -30,6 +30,10 @@ class Method:
         ``fuse`` the names are fused (AdapterFusion) and ``train`` is the fusion layer."""
         raise NotImplementedError
 
+    def merge(self, encoder: nn.Module, names: list[str], merged: str, weights: list[float]) -> nn.Module:
+        """Add ``merged``: the weighted combination of the loaded modules ``names`` (frozen)."""
+        raise NotImplementedError
+
     def save(self, encoder: nn.Module, name: str, path: Path) -> None:
         raise NotImplementedError
 

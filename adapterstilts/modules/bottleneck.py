@@ -28,7 +28,7 @@ class Bottleneck(Method):
     name = "bottleneck"
     default_lr = 1e-4
     library = "adapters"
-    supports = frozenset({"none", "stack", "fuse", "continue"})
+    supports = frozenset({"none", "stack", "fuse", "merge", "continue"})
 
     def add(self, encoder, name, settings):
         from adapters import AdapterConfig
@@ -72,6 +72,11 @@ class Bottleneck(Method):
         if train:
             encoder.train_adapter(train)  # freezes everything but ``train``
         encoder.set_active_adapters(Stack(*names) if len(names) > 1 else names[0])
+        return encoder
+
+    def merge(self, encoder, names, merged, weights):
+        # parameter averaging of same-shaped bottleneck adapters (adapters' "linear" strategy)
+        encoder.average_adapter(merged, list(names), weights=list(weights), normalize_weights=False)
         return encoder
 
     def save(self, encoder, name, path):

@@ -26,7 +26,7 @@ class LoRA(Method):
     name = "lora"
     default_lr = 1e-4
     library = "peft"
-    supports = frozenset({"none", "stack", "continue"})
+    supports = frozenset({"none", "stack", "merge", "continue"})
 
     def add(self, encoder, name, settings):
         from peft import LoraConfig, get_peft_model
@@ -63,6 +63,11 @@ class LoRA(Method):
         for param_name, param in encoder.named_parameters():
             if "lora_" in param_name and any(f".{n}." in param_name or param_name.endswith(f".{n}") for n in frozen):
                 param.requires_grad = False
+        return encoder
+
+    def merge(self, encoder, names, merged, weights):
+        # "cat" concatenates the low-rank factors, so the merged update is exactly sum_i w_i * B_i A_i
+        encoder.base_model.add_weighted_adapter(list(names), list(weights), merged, combination_type="cat")
         return encoder
 
     def save(self, encoder, name, path):
