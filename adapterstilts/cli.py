@@ -45,6 +45,7 @@ ReportTo = Annotated[str, typer.Option("--report-to", help="none | tensorboard |
 SaveSteps = Annotated[int, typer.Option("--save-steps", help="Keep a resumable checkpoint every N steps (0: off).")]
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace a non-empty output folder.")]
 EvalSteps = Annotated[int, typer.Option("--eval-steps", help="Score English dev every N steps, keep the best (0: off).")]
+AllowPickle = Annotated[bool, typer.Option("--allow-pickle", help="Accept pickle weights (*.bin, *.pt) in modules: trusted sources only.")]
 Patience = Annotated[int, typer.Option("--patience", help="Stop after N dev evaluations without gain (0: never).")]
 
 
@@ -150,6 +151,7 @@ def train_target(
     reduction_factor: Reduction = 16, load_in_8bit: In8bit = False, load_in_4bit: In4bit = False,
     bf16: Bf16 = False, fp16: Fp16 = False, gradient_checkpointing: GradCkpt = False, report_to: ReportTo = "none",
     save_steps: SaveSteps = 0, overwrite: Overwrite = False, eval_steps: EvalSteps = 0, patience: Patience = 0,
+    allow_pickle: AllowPickle = False,
 ) -> None:
     """Train a target task on its English data, on top of intermediate modules.
 
@@ -219,7 +221,8 @@ def evaluate_command(
     layer: Annotated[Optional[int], typer.Option("--layer", help="Retrieval: hidden layer (default 14/24, scaled).")] = None,
     predictions: Annotated[Optional[Path], typer.Option("--predictions", help="Score a predictions file instead of a model.")] = None,
     save_predictions: Annotated[Optional[Path], typer.Option("--save-predictions", help="Also write predictions + references here.")] = None,
-    model: Annotated[Optional[str], typer.Option("--model", help="Retrieval only: evaluate a plain backbone (no RUN).")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help="Base model override for RUN; without RUN: a plain backbone (retrieval).")] = None,
+    allow_pickle: AllowPickle = False,
 ) -> None:
     """Zero-shot evaluation on every language of a task: per-language table, average, JSON.
 
@@ -249,7 +252,7 @@ def evaluate_command(
             raise UserError("give a RUN folder to evaluate, or --predictions FILE with --task")
         result = evaluate_run(run, task_name=task, languages=languages, split=split, data=data, batch_size=batch_size,
                               max_examples=max_examples, output=output, layer=layer,
-                              save_predictions=save_predictions, log=lambda m: typer.echo(m, err=True))
+                              save_predictions=save_predictions, model=model, allow_pickle=allow_pickle, log=lambda m: typer.echo(m, err=True))
     typer.echo(format_table(result))
     if output:
         typer.echo(f"wrote {output}", err=True)

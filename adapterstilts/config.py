@@ -54,6 +54,7 @@ class TrainConfig:
     patience: int = 0  # > 0: stop after this many dev evaluations without gain (paper: 30)
     overwrite: bool = False
     progress: bool = True
+    allow_pickle: bool = False  # accept pickle weights in intermediate modules (trusted sources only)
 
     def validate(self) -> None:
         from adapterstilts.modules import METHODS

@@ -122,13 +122,14 @@ class Plan:
     intermediates: list[Intermediate] = field(default_factory=list)
     cells: list[Cell] = field(default_factory=list)
     retrain_changed: bool = False  # retrain finished runs whose settings differ (else: stop with an error)
+    jobs: dict[str, Intermediate] = field(default_factory=dict)  # every intermediate run a cell refers to, by path
 
     @property
     def log_path(self) -> Path:
         return Path(self.root) / LOG_FILE
 
     def job(self, path: str) -> Intermediate:
-        return next(j for j in self.intermediates if j.path == path)
+        return self.jobs[path]
 
 
 def parse_only(items: list[str] | None) -> dict[str, set[str]]:
@@ -221,9 +222,11 @@ def expand(recipe: Recipe, only: list[str] | None = None, *, report_to: str | No
                     if blocked is None and not retrieval:
                         blocked = _data_block(recipe, "target", target)
                 name = f"{target}-seed{seed}"
+                run = None if retrieval else str(root / "targets" / label / name)
                 plan.cells.append(Cell(label, target, seed, retrieval, "none" if label == "none" else compose,
-                                       tuple(j.path for j in needed), None if retrieval else str(root / "targets" / label / name),
-                                       str(root / "results" / label / f"{name}.json"), blocked))
+                                       tuple(j.path for j in needed), run, str(root / "results" / label / f"{name}.json"),
+                                       blocked))
+    plan.jobs = {j.path: j for j in jobs.values()}
     needed_paths = {p for c in plan.cells if not c.blocked for p in c.needs}
     plan.intermediates = [j for j in jobs.values() if j.path in needed_paths or j.blocked]
     return plan
@@ -233,7 +236,7 @@ def expand(recipe: Recipe, only: list[str] | None = None, *, report_to: str | No
 def _config(plan: Plan, phase: str, task: str, *, output: str, seed: int, compose: str = "none",
             intermediates: tuple[str, ...] = ()) -> TrainConfig:
     recipe = plan.recipe
-    settings = recipe.settings(phase, "multitask" if task == "multitask" else task)
+    settings = recipe.settings(phase, task)
     data = settings.pop("data", None) or recipe["data"]
     return TrainConfig(task=task, output=output, model=plan.model, revision=recipe["revision"], method=recipe["method"],
                        compose=compose, intermediates=list(intermediates), data=data, seed=seed,

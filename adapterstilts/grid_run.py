@@ -11,6 +11,7 @@ in parallel is also the better use of a cluster. Run the driver of a SLURM grid 
 dies, cancel its jobs (scancel) and run it again: finished cells are copied in, the rest resubmitted."""
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -225,9 +226,10 @@ def run_grid(plan: Plan, executor: ExecutorOptions | None = None, *, keep_going:
         raise UserError("nothing to run: the selection (--only) matches no cell of the recipe")
     for key, why in summary.blocked.items():
         log(f"skipping {key}: {why}")
+    submitter = None if executor.kind == "local" else _submitit_executor(plan, executor)
     prepare(plan, log)
     store = ResultsStore(plan.store)
-    if executor.kind == "local":
+    if submitter is None:
         for cell in runnable:
             try:
                 record = run_cell(plan, cell, log=log)
@@ -239,7 +241,7 @@ def run_grid(plan: Plan, executor: ExecutorOptions | None = None, *, keep_going:
                 continue
             _commit(plan, store, cell, record, summary, log)
     else:
-        _run_submitit(plan, runnable, executor, store, summary, log)
+        _run_submitit(plan, runnable, submitter, executor.kind, store, summary, log)
     log(summary.line())
     if summary.failed:
         first = next(iter(summary.failed.items()))
@@ -263,6 +265,9 @@ def _submitit_executor(plan: Plan, options: ExecutorOptions):
         raise UserError(f"--executor {options.kind} needs submitit, which is not installed; "
                         "`pip install 'adapterstilts[cluster]'`") from None
     cluster = {"slurm": "slurm", "submitit-local": "local", "submitit-debug": "debug"}[options.kind]
+    if cluster == "slurm" and not (shutil.which("sbatch") and shutil.which("srun")):
+        raise UserError("--executor slurm needs the SLURM commands (sbatch, srun) on PATH; run on the cluster's "
+                        "login node, or use --executor local")
     folder = options.folder or str(Path(plan.root) / "submitit" / "%j")
     executor = submitit.AutoExecutor(folder=folder, cluster=cluster)
     params: dict[str, Any] = {"name": f"adapterstilts-{plan.recipe.name}"}
@@ -278,9 +283,8 @@ def _submitit_executor(plan: Plan, options: ExecutorOptions):
     return executor
 
 
-def _run_submitit(plan: Plan, cells: list[Cell], options: ExecutorOptions, store: ResultsStore, summary: Summary,
+def _run_submitit(plan: Plan, cells: list[Cell], executor, kind: str, store: ResultsStore, summary: Summary,
                   log) -> None:
-    executor = _submitit_executor(plan, options)
     todo = []
     for cell in cells:
         cached = cached_result(plan, cell)
@@ -292,7 +296,7 @@ def _run_submitit(plan: Plan, cells: list[Cell], options: ExecutorOptions, store
     jobs = [j for j in plan.intermediates if j.path in needed and intermediate_status(plan, j) != "cached"]
     failed: dict[str, str] = {}
     if jobs:
-        log(f"submitting {len(jobs)} intermediate training job(s) ({options.kind})")
+        log(f"submitting {len(jobs)} intermediate training job(s) ({kind})")
         for job, future in zip(jobs, executor.map_array(_intermediate_job, [plan] * len(jobs), jobs)):
             try:
                 future.result()
@@ -306,7 +310,7 @@ def _run_submitit(plan: Plan, cells: list[Cell], options: ExecutorOptions, store
         else:
             ready.append(cell)
     if ready:
-        log(f"submitting {len(ready)} cell job(s) ({options.kind})")
+        log(f"submitting {len(ready)} cell job(s) ({kind})")
         for cell, future in zip(ready, executor.map_array(_cell_job, [plan] * len(ready), ready)):
             try:
                 record = future.result()

@@ -59,12 +59,14 @@ def check_base(run: Run, config_hash: str, model: str) -> None:
                         f"which does not match --model {model!r} (config {config_hash}); use the same base model")
 
 
-def _intermediate_names(runs: list[Run]) -> list[str]:
+def _intermediate_names(runs: list[Run], reserved: str = LORA_TRAINED) -> list[str]:
+    """Names of the frozen intermediate modules inside the encoder: their task names, made unique and
+    kept apart from the trained module's name (``reserved``) and peft's default."""
     names, seen = [], set()
     for run in runs:
-        name = run.task if run.method != "lora" else run.task
+        name = run.task
         base, k = name, 2
-        while name in seen or name == LORA_TRAINED:
+        while name in seen or name in (LORA_TRAINED, reserved, MERGED):
             name, k = f"{base}_{k}", k + 1
         seen.add(name)
         names.append(name)
@@ -94,7 +96,7 @@ def build_for_training(config, intermediate_runs: list[Run], module_name: str | 
                             f"use --method {run.method} to compose with it")
     set_seed(config.seed)
     name = module_name_for(method, module_name or task.name)
-    names = _intermediate_names(intermediate_runs)
+    names = _intermediate_names(intermediate_runs, reserved=name)
 
     if method.name == "full":
         path = str(intermediate_runs[0].module_dir) if config.compose == "continue" else None
@@ -140,39 +142,44 @@ def copy_intermediates(runs: list[Run], names: list[str], out: Path) -> list[dic
     return entries
 
 
-def load_run_model(run: Run, options: BackboneOptions | None = None) -> tuple[TaskModel, Task, Format]:
-    """Rebuild a finished run's model (intermediates + module + head) for evaluation."""
-    from safetensors.torch import load_file
-
+def load_run_encoder(run: Run, options: BackboneOptions | None = None) -> nn.Module:
+    """The encoder of a finished run with its modules active (intermediates, module; no head)."""
     manifest = run.manifest
-    task = get_task(manifest["task"])
-    fmt = get_format(task.format)
     method = get_method(run.method)
     options = options or BackboneOptions(model=run.base_model, revision=manifest["base_model"].get("revision"))
     compose = run.compose
     if method.name == "full":
-        encoder = load_encoder(options, path=str(run.module_dir), trainable=False)
-    else:
-        base_config = load_config(options.model, options.revision)
-        check_base(run, config_fingerprint(base_config), options.model)
-        encoder = load_encoder(options, trainable=False)
-        inter_names: list[str] = []
-        if compose in ("stack", "fuse", "merge"):
-            for entry in manifest.get("intermediates", []):
-                folder = run.path / INTERMEDIATES_DIR / entry["module_name"] / MODULE_DIR
-                encoder = method.load(encoder, folder, entry["module_name"], trainable=False)
-                inter_names.append(entry["module_name"])
-        if compose == "merge":
-            encoder = method.merge(encoder, inter_names, MERGED, manifest["merge_weights"])
-            inter_names = [MERGED]
-        encoder = method.load(encoder, run.module_dir, run.module_name, trainable=False)
-        if compose == "fuse":
-            encoder = method.activate(encoder, inter_names, fuse=True)
-        else:
-            encoder = method.activate(encoder, inter_names + [run.module_name])
+        return load_encoder(options, path=str(run.module_dir), trainable=False)
+    base_config = load_config(options.model, options.revision)
+    check_base(run, config_fingerprint(base_config), options.model)
+    encoder = load_encoder(options, trainable=False)
+    inter_names: list[str] = []
+    if compose in ("stack", "fuse", "merge"):
+        for entry in manifest.get("intermediates", []):
+            folder = run.path / INTERMEDIATES_DIR / entry["module_name"] / MODULE_DIR
+            encoder = method.load(encoder, folder, entry["module_name"], trainable=False)
+            inter_names.append(entry["module_name"])
+    if compose == "merge":
+        encoder = method.merge(encoder, inter_names, MERGED, manifest["merge_weights"])
+        inter_names = [MERGED]
+    encoder = method.load(encoder, run.module_dir, run.module_name, trainable=False)
+    if compose == "fuse":
+        return method.activate(encoder, inter_names, fuse=True)
+    return method.activate(encoder, inter_names + [run.module_name])
+
+
+def load_run_model(run: Run, options: BackboneOptions | None = None) -> tuple[TaskModel, Task, Format]:
+    """Rebuild a finished run's model (intermediates + module + head) for evaluation."""
+    from safetensors.torch import load_file
+
+    if not run.head_file.is_file():
+        raise UserError(f"{run.path} has no task head ({run.head_file.name}); it can be evaluated on retrieval tasks "
+                        "(--task bucc2018 / tatoeba) or used as an --intermediate")
+    task = get_task(run.manifest["task"])
+    fmt = get_format(task.format)
+    encoder = load_run_encoder(run, options)
     head = _head_for(fmt, task, encoder)
-    state = load_file(str(run.head_file))
-    head.load_state_dict(state)
+    head.load_state_dict(load_file(str(run.head_file)))
     model = TaskModel(encoder, head, fmt)
     model.eval()
     return model, task, fmt

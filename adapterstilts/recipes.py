@@ -192,21 +192,23 @@ class _Checker:
             if kind == "phase":
                 out[key] = self.phase(key, value)
             elif kind == "evaluation":
-                out[key] = {k: self.typed(f"{key}.{k}", v, EVAL_KEYS[k]) if k in EVAL_KEYS else _raise(
-                    self.unknown(f"{key}.{k}", EVAL_KEYS)) for k, v in self.mapping(key, value).items()}
+                out[key] = self.section(key, value, EVAL_KEYS)
             elif kind == "languages":
                 out[key] = self.languages(value)
             else:
                 out[key] = self.typed(key, value, kind)
         return out
 
-    def settings(self, prefix: str, value) -> dict:
+    def section(self, prefix: str, value, hints: dict) -> dict:
         out = {}
         for k, v in self.mapping(prefix, value).items():
-            if k not in self.phase_hints:
-                raise self.unknown(f"{prefix}.{k}", self.phase_hints)
-            out[k] = self.typed(f"{prefix}.{k}", v, self.phase_hints[k])
+            if k not in hints:
+                raise self.unknown(f"{prefix}.{k}", hints)
+            out[k] = self.typed(f"{prefix}.{k}", v, hints[k])
         return out
+
+    def settings(self, prefix: str, value) -> dict:
+        return self.section(prefix, value, self.phase_hints)
 
     def phase(self, key: str, value) -> dict:
         value = dict(self.mapping(key, value))
@@ -229,10 +231,6 @@ class _Checker:
                 langs = self.typed(f"languages.{target}", langs, STR_LIST)
             out[str(target)] = langs
         return out
-
-
-def _raise(exc: Exception):
-    raise exc
 
 
 # ------------------------------------------------------------------------------------------ loading

@@ -17,15 +17,16 @@ from adapterstilts.errors import UserError
 from adapterstilts.features import build_features
 from adapterstilts.modeling import _intermediate_names, build_for_training, copy_intermediates, save_head
 from adapterstilts.modules import get_method, trainable_parameters
-from adapterstilts.modules.backbone import architecture, load_config, load_tokenizer
+from adapterstilts.modules.backbone import architecture, check_quantization_possible, load_config, load_tokenizer
 from adapterstilts.progress import progress_enabled
 from adapterstilts.runs import HEAD_FILE, MANIFEST, MODULE_DIR, TRAIN_LOG, Run, folder_size, library_versions, write_json_atomic
 
 
-def resolve_intermediates(refs: list[str]) -> list[Run]:
+def resolve_intermediates(refs: list[str], *, model: str | None = None, allow_pickle: bool = False,
+                          log=print) -> list[Run]:
     from adapterstilts.refs import resolve_run
 
-    return [resolve_run(ref) for ref in refs]
+    return [resolve_run(ref, allow_pickle=allow_pickle, model=model, log=log) for ref in refs]
 
 
 def partial_dir(output: Path) -> Path:
@@ -35,10 +36,12 @@ def partial_dir(output: Path) -> Path:
 def train(config: TrainConfig, *, log=print, keep_model: bool = False) -> Run:
     """Train one run; returns the finished run folder (with the trained model when keep_model)."""
     config.validate()
+    check_quantization_possible(config.backbone())  # before any download or data work
     output = Path(config.output)
     if output.exists() and any(output.iterdir()) and not config.overwrite:
         raise UserError(f"output folder {output} is not empty; choose a new --output or pass --overwrite")
-    intermediate_runs = resolve_intermediates(config.intermediates)
+    intermediate_runs = resolve_intermediates(config.intermediates, model=config.model,
+                                              allow_pickle=config.allow_pickle, log=log)
     tokenizer = load_tokenizer(config.model, config.revision)
     assembled = build_for_training(config, intermediate_runs)
     task, fmt, model = assembled.task, assembled.fmt, assembled.model
@@ -83,7 +86,7 @@ def train(config: TrainConfig, *, log=print, keep_model: bool = False) -> Run:
     if config.method == "full":
         tokenizer.save_pretrained(str(module_dir))
     save_head(model.head, work / HEAD_FILE)
-    names = _intermediate_names(intermediate_runs)
+    names = _intermediate_names(intermediate_runs, reserved=assembled.module_name)
     entries = copy_intermediates(intermediate_runs, names, work) if config.compose in ("stack", "fuse", "merge") else [
         {"module_name": n, "source": r.manifest.get("source", str(r.path)), "task": r.task, "method": r.method,
          "config_hash": r.config_hash} for r, n in zip(intermediate_runs, names)]

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from adapterstilts.errors import UserError
-from adapterstilts.grid import (INTERMEDIATE_TRAINERS, cell_status, describe, expand, intermediate_trainer,
-                                register_intermediate_trainer)
+from adapterstilts.grid import (INTERMEDIATE_TRAINERS, cell_status, describe, expand, intermediate_config,
+                                intermediate_trainer, register_intermediate_trainer, target_config)
 from adapterstilts.grid_run import ExecutorOptions, ensure_intermediate, run_grid
 from adapterstilts.recipes import load_recipe
 from adapterstilts.results_store import ResultsStore
@@ -66,6 +66,19 @@ def test_expansion_counts_and_only(tmp_path):
     fused = [c for c in fuse.cells if c.intermediate == "fusion"]
     assert len(fused) == 2 and len(fused[0].needs) == 2 and fused[1].blocked  # retrieval: no fusion layer
     assert "to run" in describe(fuse) and "blocked" in describe(fuse)
+
+
+def test_training_settings_and_report_to_reach_the_train_config(tmp_path):
+    recipe = load_recipe(_recipe(tmp_path, "tiny"), ["target.per_task.xnli.max_steps=3", "intermediate.lora_r=4"])
+    plan = expand(recipe, report_to="wandb")
+    cell = next(c for c in plan.cells if c.key == "mnli/xnli/seed0")
+    config = target_config(plan, cell)
+    assert (config.task, config.compose, config.intermediates, config.max_steps) == ("xnli", "stack", list(cell.needs), 3)
+    assert config.report_to == "wandb" and config.data == "sample" and config.seed == 0
+    inter = intermediate_config(plan, plan.job(cell.needs[0]))
+    assert (inter.task, inter.lora_r, inter.max_steps, inter.compose) == ("mnli", 4, 2, "none")
+    assert target_config(expand(recipe), cell).report_to == "none"  # the recipe's report_to
+    assert expand(load_recipe(_recipe(tmp_path, "tiny", report_to="auto"))).report_to in ("tensorboard", "none")
 
 
 def test_multitask_is_a_registry_lookup(tmp_path, monkeypatch):
@@ -180,3 +193,14 @@ def test_submitit_local_executor_runs_a_cell(tmp_path, tiny_model_dir):
     assert {r["cell"] for r in ResultsStore(plan.store).rows()} == {"none/xnli/seed0"}
     assert list((tmp_path / "jobs").rglob("*_result.pkl"))  # it ran as a submitit job
     assert (tmp_path / "out" / "targets" / "none" / "xnli-seed0" / "recipe.json").is_file()
+
+
+def test_slurm_without_slurm_is_a_clear_error(tmp_path, monkeypatch):
+    pytest.importorskip("submitit")
+    import adapterstilts.grid_run as grid_run
+
+    monkeypatch.setattr(grid_run.shutil, "which", lambda name: None)
+    plan = expand(load_recipe(_recipe(tmp_path, "tiny")))
+    with pytest.raises(UserError, match="--executor slurm needs the SLURM commands"):
+        run_grid(plan, ExecutorOptions(kind="slurm", partition="gpu"))
+    assert not (tmp_path / "out" / "tiny-xlmr").exists()  # refused before building or training anything

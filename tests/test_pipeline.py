@@ -292,3 +292,11 @@ def test_merge_trains_and_reloads(lora_mnli, bn_runs, tiny_model_dir, tiny_token
     with pytest.raises(UserError, match="one weight per --intermediate"):
         train(_config(tiny_model_dir, tmp_path / "bad", task="xnli", compose="merge", intermediates=inters,
                       merge_weights=[1.0]), log=_quiet)
+
+
+def test_stacking_on_a_module_of_the_same_task(bn_runs, tiny_model_dir, tmp_path):
+    run = train(_config(tiny_model_dir, tmp_path / "again", task="mnli", method="bottleneck", compose="stack",
+                        intermediates=[str(bn_runs[0].path)]), log=_quiet)
+    assert run.module_name == "mnli" and run.manifest["intermediates"][0]["module_name"] == "mnli_2"
+    reloaded, _, _ = load_run_model(Run.open(run.path))
+    assert reloaded is not None

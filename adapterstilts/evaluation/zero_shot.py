@@ -48,29 +48,36 @@ def predict(model, fmt, features, tokenizer, *, batch_size: int = 64, desc: str 
 def evaluate_run(ref: str | Path, *, task_name: str | None = None, languages: str | list[str] = "all",
                  split: str | None = None, data: str = "hub", batch_size: int = 64, max_examples: int | None = None,
                  output: str | Path | None = None, layer: int | None = None, save_predictions: str | Path | None = None,
-                 log=print) -> dict[str, Any]:
+                 model: str | None = None, allow_pickle: bool = False, log=print) -> dict[str, Any]:
+    """Evaluate a run (folder or Hub id). ``model`` overrides the recorded base model (e.g. a Hub run
+    trained from a local folder, or a local copy of the base)."""
     from adapterstilts.refs import resolve_run
 
-    run = resolve_run(str(ref))
+    run = resolve_run(str(ref), allow_pickle=allow_pickle, model=model, log=log)
+    options = BackboneOptions(model=model, revision=None) if model else None
     task = get_task(task_name or run.task)
     split = split or task.eval_split
     langs = _languages_present(task, languages, split, data, log)
-    tokenizer = load_tokenizer(run.base_model if run.method != "full" else str(run.module_dir),
-                               run.manifest["base_model"].get("revision") if run.method != "full" else None)
+    if run.method == "full":
+        tokenizer = load_tokenizer(str(run.module_dir))
+    else:
+        tokenizer = load_tokenizer(model or run.base_model, None if model else run.manifest["base_model"].get("revision"))
     started = time.time()
     if task.format == "retrieval":
-        per_language, extra = _evaluate_retrieval(run, task, tokenizer, langs, data=data, split=split, layer=layer)
+        per_language, extra = _evaluate_retrieval(run, task, tokenizer, langs, data=data, split=split, layer=layer,
+                                                  options=options)
     else:
         per_language, extra = _evaluate_supervised(run, task, tokenizer, langs, data=data, split=split,
                                                    batch_size=batch_size, max_examples=max_examples, log=log,
                                                    all_languages=languages in ("all", ""),
-                                                   save_predictions=save_predictions)
+                                                   save_predictions=save_predictions, options=options)
     result = summarise(task, per_language)
     result.update({"run": str(run.path), "task": task.name, "split": split, "data": data,
                    "seconds": round(time.time() - started, 1), **extra})
     if output:
         write_json_atomic(output, result)
-    _record_in_run(run, result)
+    if not getattr(run, "read_only", False):  # never write into the Hub cache
+        _record_in_run(run, result)
     return result
 
 
@@ -126,10 +133,10 @@ def summarise(task: Task, per_language: dict[str, dict[str, float]]) -> dict[str
 
 
 def _evaluate_supervised(run: Run, task: Task, tokenizer, langs, *, data, split, batch_size, max_examples, log,
-                         all_languages: bool, save_predictions=None):
+                         all_languages: bool, save_predictions=None, options=None):
     from adapterstilts.modeling import load_run_model
 
-    model, run_task, fmt = load_run_model(run)
+    model, run_task, fmt = load_run_model(run, options)
     if run_task.format != task.format or list(run_task.labels) != list(task.labels):
         raise UserError(f"run {run.path} was trained on {run_task.name!r} ({run_task.format}, labels "
                         f"{list(run_task.labels)}), which cannot be scored as {task.name!r}; evaluate it on a task "
@@ -166,12 +173,11 @@ def _evaluate_supervised(run: Run, task: Task, tokenizer, langs, *, data, split,
     return per_language, {"skipped_languages": skipped} if skipped else {}
 
 
-def _evaluate_retrieval(run: Run, task: Task, tokenizer, langs, *, data, split, layer):
+def _evaluate_retrieval(run: Run, task: Task, tokenizer, langs, *, data, split, layer, options=None):
     from adapterstilts.evaluation.retrieval import default_layer, evaluate_retrieval
-    from adapterstilts.modeling import load_run_model
+    from adapterstilts.modeling import load_run_encoder
 
-    model, _, _ = load_run_model(run)
-    encoder = model.encoder
+    encoder = load_run_encoder(run, options).eval()
     layer = layer if layer is not None else default_layer(encoder.config.num_hidden_layers)
     per_language = evaluate_retrieval(task, encoder, tokenizer, langs, data=data, split=split, layer=layer)
     return per_language, {"layer": layer, "pooling": "mean"}
