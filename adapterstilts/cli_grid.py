@@ -69,8 +69,8 @@ def run_command(
     """Run a recipe's grid: each intermediate module trained once, every target on top of it, zero-shot
     evaluation, rows in the results store. Finished cells are skipped: re-run the same command to resume.
 
-    Multi-GPU for one cell is the Trainer's own (launch under `accelerate launch`); on SLURM the grid
-    submits one job per intermediate module, then one per cell.
+    On SLURM the grid submits one job per intermediate module, then one per cell (give each one GPU).
+    Several GPUs for one training are the Trainer's own (accelerate); the grid driver is one process.
 
     Examples:
       adapterstilts run tiny

@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from adapterstilts.errors import UserError
-from adapterstilts.tasks.base import Source, Task
+from adapterstilts.tasks.base import SELECTION, Source, Task
 
 SAMPLES_DIR = Path(__file__).parent / "samples"
 LOCAL_SUFFIXES = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
@@ -26,7 +26,7 @@ def load_examples(task: Task, split: str, language: str, data: str = "sample"):
     import datasets
 
     task.check_split(split)
-    sources = task.sources(split, language)
+    sources = task.selection_sources() if split == SELECTION else task.sources(split, language)
     if not sources:
         raise UserError(f"task {task.name!r} has no {split!r} split in language {language!r}")
     parts = []

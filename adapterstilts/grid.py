@@ -17,7 +17,8 @@ Intermediates are looked up in ``INTERMEDIATE_TRAINERS`` (name -> ``fn(config, *
 a registered intermediate task trains with ``training.train``; "multitask" plugs in by registering
 itself (``@register_intermediate_trainer("multitask")`` in a module listed in ``PLUGIN_MODULES``).
 Retrieval targets get no target training: they are scored from the intermediate run (the plain
-backbone for "none"). With compose "fuse", one cell per target fuses all the recipe's intermediates."""
+backbone for "none"). With compose "fuse" / "merge", one cell per target fuses / merges all the recipe's
+intermediates (row "fusion" / "merged")."""
 from __future__ import annotations
 
 import hashlib
@@ -37,7 +38,7 @@ from adapterstilts.runs import MANIFEST, Run
 
 RECIPE_FILE = "recipe.json"
 LOG_FILE = "grid_log.jsonl"
-FUSION = "fusion"
+COMBINED = {"fuse": "fusion", "merge": "merged"}  # compose -> row label of the one cell per target over all intermediates
 PLUGIN_MODULES = ("adapterstilts.multitask",)  # imported on demand to find extra intermediate trainers
 INTERMEDIATE_TRAINERS: dict[str, Callable[..., Run]] = {}
 
@@ -97,7 +98,7 @@ class Intermediate:
 
 @dataclass(frozen=True)
 class Cell:
-    intermediate: str  # row label: "none", a task, "multitask" or "fusion"
+    intermediate: str  # row label: "none", a task, "multitask", "fusion" or "merged"
     target: str
     seed: int
     retrieval: bool
@@ -178,7 +179,7 @@ def expand(recipe: Recipe, only: list[str] | None = None, *, report_to: str | No
     method, compose = recipe["method"], recipe["compose"]
     tasks = [n for n in recipe["intermediates"] if n != "none"]
     rows: list[tuple[str, tuple[str, ...]]] = [("none", ())] if "none" in recipe["intermediates"] else []
-    rows += [(FUSION, tuple(tasks))] if compose == "fuse" else [(n, (n,)) for n in tasks]
+    rows += [(COMBINED[compose], tuple(tasks))] if compose in COMBINED else [(n, (n,)) for n in tasks]
     choices = {"intermediate": [r for r, _ in rows], "target": list(recipe["targets"]),
                "seed": [str(s) for s in recipe["seeds"]]}
     for key, values in filters.items():
@@ -212,10 +213,10 @@ def expand(recipe: Recipe, only: list[str] | None = None, *, report_to: str | No
                     continue
                 retrieval = get_task(target).format == "retrieval"
                 blocked = None
-                if retrieval and label == FUSION:
+                if retrieval and label in COMBINED.values():
                     needed: list[Intermediate] = []
-                    blocked = ("retrieval targets have no target training, so no fusion layer is learned; they are "
-                               "scored from single intermediates in stack / continue recipes")
+                    blocked = (f"retrieval targets have no target training, so there is no {label} run to score; "
+                               "they are scored from single intermediates in stack / continue recipes")
                 else:
                     needed = [job(n, seed) for n in names]
                     blocked = next((f"intermediate {j.name}: {j.blocked}" for j in needed if j.blocked), None)
@@ -268,7 +269,14 @@ def _hash(data) -> str:
 
 def intermediate_fingerprint(plan: Plan, job: Intermediate) -> str:
     """Identity of what an intermediate run learns (its settings; not where it is written)."""
-    return _hash({"config": _comparable(intermediate_config(plan, job).to_dict()), "tasks": list(job.tasks)})
+    identity = {"config": _comparable(intermediate_config(plan, job).to_dict()), "tasks": list(job.tasks)}
+    if job.name == "multitask":
+        identity.update(multitask_options(plan))
+    return _hash(identity)
+
+
+def multitask_options(plan: Plan) -> dict[str, Any]:
+    return {"sampling": plan.recipe["multitask_sampling"], "temperature": float(plan.recipe["multitask_temperature"])}
 
 
 def target_fingerprint(plan: Plan, cell: Cell) -> str:

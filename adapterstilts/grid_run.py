@@ -19,7 +19,7 @@ from typing import Any
 from adapterstilts.config import TrainConfig
 from adapterstilts.errors import UserError
 from adapterstilts.grid import (RECIPE_FILE, Cell, Intermediate, Plan, read_json, cached_result, config_changes,
-                                evaluation_settings, fingerprint, intermediate_config, intermediate_fingerprint,
+                                evaluation_settings, fingerprint, intermediate_config, intermediate_fingerprint, multitask_options,
                                 intermediate_status, intermediate_trainer, log_event, run_state, target_config,
                                 target_fingerprint)
 from adapterstilts.results_store import ResultsStore, rows_from_result
@@ -54,7 +54,8 @@ def ensure_intermediate(plan: Plan, job: Intermediate, log=print) -> Run:
         raise UserError(f"intermediate {job.name}: {job.blocked}")
     trainer = intermediate_trainer(job.name)
     return _ensure_run(plan, Path(job.path), intermediate_fingerprint(plan, job), intermediate_config(plan, job),
-                       lambda config: trainer(config, tasks=list(job.tasks), log=log), log,
+                       lambda config: trainer(config, tasks=list(job.tasks), log=log,
+                                              **(multitask_options(plan) if job.name == "multitask" else {})), log,
                        {"intermediate": job.name, "seed": job.seed, "path": job.path},
                        {"phase": "intermediate", "intermediate": job.name, "seed": job.seed, "tasks": list(job.tasks)})
 
@@ -68,51 +69,10 @@ def ensure_target_run(plan: Plan, cell: Cell, log=print) -> Run:
                         "seed": cell.seed, "intermediate_runs": list(cell.needs)})
 
 
-def _languages(task, value, data: str, split: str, *, supervised: bool):
-    """The languages to evaluate: a list, or "all" narrowed to what a local data folder holds."""
-    from adapterstilts.data import SAMPLES_DIR, local_file
-
-    if value != "all" or data == "hub" or (supervised and data == "sample"):
-        return value  # evaluate_run skips languages without a bundled sample itself
-    root = SAMPLES_DIR if data == "sample" else Path(data)
-    found = []
-    for lang in task.languages:
-        try:
-            sources = task.sources(split, lang)
-        except UserError:
-            continue
-        if sources and all(local_file(root, s) is not None for s in sources):
-            found.append(lang)
-    if not found:
-        raise UserError(f"data {data!r} has no {task.name} {split} data in any language; export it with "
-                        f"`adapterstilts export-data {task.name} DIR`")
-    return found
-
-
-def _score_plain_backbone(plan: Plan, task, langs, *, data: str, split: str, layer) -> dict:
-    """Retrieval from the plain backbone: the no-intermediate baseline of BUCC / Tatoeba."""
-    import torch
-
-    from adapterstilts.evaluation.retrieval import evaluate_retrieval
-    from adapterstilts.evaluation.zero_shot import summarise
-    from adapterstilts.modules.backbone import BackboneOptions, load_encoder, load_tokenizer
-
-    revision = plan.recipe["revision"]
-    encoder = load_encoder(BackboneOptions(model=plan.model, revision=revision))
-    if torch.cuda.is_available():
-        encoder = encoder.cuda()
-    tokenizer = load_tokenizer(plan.model, revision)
-    per_language = evaluate_retrieval(task, encoder, tokenizer, langs, data=data, split=split, layer=layer)
-    result = summarise(task, per_language)
-    result.update({"run": None, "model": plan.model, "task": task.name, "split": split, "data": data})
-    return result
-
-
 def run_cell(plan: Plan, cell: Cell, log=print) -> dict[str, Any]:
     """Do one cell (train its target unless cached, evaluate, write its result file); returns the record.
     What cluster jobs run; the driver copies the record's rows into the store."""
-    from adapterstilts.evaluation.zero_shot import evaluate_run
-    from adapterstilts.tasks import get_task
+    from adapterstilts.evaluation.zero_shot import evaluate_backbone, evaluate_run
 
     if cell.blocked:
         raise UserError(f"cell {cell.key}: {cell.blocked}")
@@ -121,20 +81,19 @@ def run_cell(plan: Plan, cell: Cell, log=print) -> dict[str, Any]:
     if cached:
         return {**cached, "cached": True}
     runs = [ensure_intermediate(plan, plan.job(p), log=log) for p in cell.needs]
-    task = get_task(cell.target)
     settings = evaluation_settings(plan, cell)
-    split = settings["split"] or task.eval_split
-    langs = _languages(task, settings["languages"], settings["data"], split, supervised=not cell.retrieval)
-    common = dict(languages=langs, split=split, data=settings["data"], batch_size=settings["batch_size"], log=log)
+    common = dict(languages=settings["languages"], split=settings["split"], data=settings["data"], log=log)
     if cell.retrieval and not runs:
-        result, run_path = _score_plain_backbone(plan, task, langs, data=settings["data"], split=split,
-                                                 layer=settings["layer"]), None
+        run_path = None
+        result = evaluate_backbone(plan.model, task_name=cell.target, revision=plan.recipe["revision"],
+                                   layer=settings["layer"], **common)
     elif cell.retrieval:
         run_path = str(runs[0].path)
         result = evaluate_run(run_path, task_name=cell.target, layer=settings["layer"], **common)
     else:
         run_path = str(ensure_target_run(plan, cell, log=log).path)
-        result = evaluate_run(run_path, max_examples=settings["max_examples"], **common)
+        result = evaluate_run(run_path, max_examples=settings["max_examples"], batch_size=settings["batch_size"],
+                              **common)
     recipe = plan.recipe
     rows = rows_from_result(result, recipe=recipe.name, intermediate=cell.intermediate, method=recipe["method"],
                             compose=cell.compose, target=cell.target, seed=cell.seed, run=run_path)
@@ -210,8 +169,11 @@ def _headline(record: dict) -> str:
 
 
 def _reason(exc: BaseException) -> str:
+    """One line: a UserError's message; otherwise the exception type and the last line of its text
+    (submitit wraps a job's traceback in the message of the error it raises)."""
     text = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-    return text[-1] if text else type(exc).__name__
+    last = text[-1] if text else ""
+    return last if isinstance(exc, UserError) else f"{type(exc).__name__}: {last}".rstrip(": ")
 
 
 def run_grid(plan: Plan, executor: ExecutorOptions | None = None, *, keep_going: bool = False, log=print) -> Summary:

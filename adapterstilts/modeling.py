@@ -142,8 +142,19 @@ def copy_intermediates(runs: list[Run], names: list[str], out: Path) -> list[dic
     return entries
 
 
+def to_inference_device(module: nn.Module, options: BackboneOptions | None) -> nn.Module:
+    """Evaluation runs on the GPU when there is one (k-bit models are placed at load time)."""
+    if torch.cuda.is_available() and not (options and options.quantized):
+        module = module.to("cuda")
+    return module
+
+
 def load_run_encoder(run: Run, options: BackboneOptions | None = None) -> nn.Module:
     """The encoder of a finished run with its modules active (intermediates, module; no head)."""
+    return to_inference_device(_assemble_run_encoder(run, options), options)
+
+
+def _assemble_run_encoder(run: Run, options: BackboneOptions | None) -> nn.Module:
     manifest = run.manifest
     method = get_method(run.method)
     options = options or BackboneOptions(model=run.base_model, revision=manifest["base_model"].get("revision"))

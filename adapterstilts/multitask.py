@@ -202,3 +202,16 @@ def train_multitask(mt: MultiTaskConfig, *, log=print) -> Run:
     run = finalize_run(work, output, manifest)
     log(f"multitask: saved run to {output}")
     return run
+
+
+def _register_with_the_grid() -> None:
+    from adapterstilts.grid import register_intermediate_trainer
+
+    @register_intermediate_trainer("multitask")
+    def grid_multitask(config: TrainConfig, *, tasks, log=print, sampling: str = "proportional",
+                       temperature: float = 2.0) -> Run:
+        return train_multitask(MultiTaskConfig(tasks=list(tasks), base=config, sampling=sampling,
+                                               temperature=temperature), log=log)
+
+
+_register_with_the_grid()

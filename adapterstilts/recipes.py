@@ -14,10 +14,13 @@ Keys (see ``adapterstilts recipes NAME`` for a fully resolved example):
     model, revision          base model id / folder; ``tiny`` builds the bundled tiny XLM-R into OUTPUT
     data                     hub | sample | DIR (per phase and per task overridable)
     method                   lora | bottleneck | full
-    compose                  none | stack | fuse | continue (how targets use the intermediate modules)
+    compose                  none | stack | fuse | merge | continue (how targets use the intermediate modules;
+                             fuse / merge: one cell per target over all listed intermediates)
     seeds                    list of ints
     intermediates            intermediate tasks; "none" = no-intermediate baseline, "multitask" = all at once
     multitask_tasks          tasks of the multi-task intermediate (empty: the other listed intermediates)
+    multitask_sampling       proportional | temperature | uniform (task drawn per batch)
+    multitask_temperature    T of temperature sampling, p ~ n^(1/T)
     targets                  XTREME target tasks
     languages                all | [langs] | {target: all | [langs], default: ...}
     intermediate, target     training settings (any TrainConfig field, e.g. lr, epochs, batch_size,
@@ -39,12 +42,12 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from adapterstilts.config import COMPOSITIONS as COMPOSE_NAMES
 from adapterstilts.errors import UserError
 
 RECIPES_DIR = Path(__file__).parent / "recipes_data"
 SPECIAL_INTERMEDIATES = ("none", "multitask")
 METHOD_NAMES = ("lora", "bottleneck", "full")
-COMPOSE_NAMES = ("none", "stack", "fuse", "continue")
 REPORT_TO = ("auto", "none", "tensorboard", "wandb", "mlflow")
 # TrainConfig fields a recipe does not set per phase (the grid sets them, or they are top-level keys)
 _NOT_PHASE_KEYS = {"task", "output", "model", "revision", "method", "compose", "intermediates", "seed",
@@ -63,6 +66,8 @@ DEFAULTS: dict[str, Any] = {
     "seeds": [42],
     "intermediates": ["none"],
     "multitask_tasks": [],
+    "multitask_sampling": "proportional",
+    "multitask_temperature": 2.0,
     "targets": ["xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa", "bucc2018", "tatoeba"],
     "languages": "all",
     # jiant / the paper: lr 1e-5 (null: the method's default, 1e-4 for LoRA / bottleneck), warmup 10%,
@@ -153,6 +158,7 @@ OPT_INT = typing.Optional[int]
 TOP_KEYS: dict[str, Any] = {
     "name": str, "description": str, "model": str, "revision": OPT_STR, "data": str, "method": str,
     "compose": str, "seeds": INT_LIST, "intermediates": STR_LIST, "multitask_tasks": STR_LIST, "targets": STR_LIST,
+    "multitask_sampling": str, "multitask_temperature": float,
     "languages": "languages", "intermediate": "phase", "target": "phase", "evaluation": "evaluation",
     "output": OPT_STR, "intermediate_output": OPT_STR, "results": OPT_STR, "report_to": str,
 }
@@ -416,8 +422,8 @@ def validate(data: dict, source: str) -> None:
     if data["compose"] == "none" and (tasks or "multitask" in data["intermediates"]):
         raise fail("compose", "'none' trains targets from the plain backbone, but intermediate tasks are listed",
                    "set compose: stack | fuse | continue, or list only 'none'")
-    if data["compose"] == "fuse" and len(tasks) + ("multitask" in data["intermediates"]) < 1:
-        raise fail("compose", "'fuse' needs intermediate tasks to fuse", "list at least one intermediate task")
+    if data["compose"] in ("fuse", "merge") and len(tasks) < 1:
+        raise fail("compose", f"{data['compose']!r} needs intermediate tasks to combine", "list at least one")
     for phase in ("intermediate", "target"):
         for task, settings in [(None, data[phase]), *data[phase]["per_task"].items()]:
             where = f"{phase}.per_task.{task}" if task else phase

@@ -25,8 +25,8 @@ AVERAGE = "average"
 TARGET_LABELS = {"xnli": "XNLI", "pawsx": "PAWS-X", "udpos": "POS", "panx": "NER", "xquad": "XQuAD", "mlqa": "MLQA",
                  "tydiqa": "TyDiQA", "bucc2018": "BUCC", "tatoeba": "Tatoeba", AVERAGE: "Avg"}
 ROW_ORDER = ("none", "anli_plus", "mnli", "qqp", "squad", "squad_v2", "hellaswag", "cosmosqa", "commonsenseqa", "ccg")
-ROW_LAST = ("multitask", "fusion")
-ROW_LABELS = {"none": "baseline (none)", "multitask": "multi-task", "fusion": "fusion"}
+ROW_LAST = ("multitask", "fusion", "merged")
+ROW_LABELS = {"none": "baseline (none)", "multitask": "multi-task", "fusion": "fusion (all)", "merged": "merged (all)"}
 
 
 @dataclass
@@ -117,6 +117,8 @@ def build_tables(rows: list[dict], qa_convention: str = "f1", baseline_recipe: s
         spread = f"mean ± sample std over {seeds} seeds" if seeds > 1 else "one seed"
         base_note = f"deltas against {table.baseline}" if table.baseline else "no baseline row: no deltas"
         table.note = f"{spread}; {base_note}; Avg: {description}"
+        if any(stat.partial for stat in table.cells.values()):
+            table.note += "; * = average over the row's targets only (its delta: against the baseline on those)"
         tables.append(table)
     return tables
 

@@ -22,7 +22,8 @@ COLUMNS = ("recipe", "cell", "intermediate", "method", "compose", "target", "lan
            "run", "recorded_at")
 STORE_FILE = "results.sqlite"
 # numbers in a result that are not scores (retrieval layer, pair counts, a tuned threshold)
-NOT_SCORES = frozenset({"layer", "num_pairs", "threshold", "total", "HasAns_total", "NoAns_total"})
+NOT_SCORES = frozenset({"layer", "num_pairs", "threshold", "total", "HasAns_total", "NoAns_total", "best_exact_thresh",
+                        "best_f1_thresh"})
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (

@@ -19,6 +19,7 @@ from adapterstilts.modeling import _intermediate_names, build_for_training, copy
 from adapterstilts.modules import get_method, trainable_parameters
 from adapterstilts.modules.backbone import architecture, check_quantization_possible, load_config, load_tokenizer
 from adapterstilts.progress import progress_enabled
+from adapterstilts.tasks.base import SELECTION
 from adapterstilts.runs import HEAD_FILE, MANIFEST, MODULE_DIR, TRAIN_LOG, Run, folder_size, library_versions, write_json_atomic
 
 
@@ -69,7 +70,7 @@ def train(config: TrainConfig, *, log=print, keep_model: bool = False) -> Run:
     if config.eval_steps > 0:
         from adapterstilts.selection import DevSelection
 
-        dev_examples, dev_features = build_features(task, fmt, tokenizer, split="validation",
+        dev_examples, dev_features = build_features(task, fmt, tokenizer, split=SELECTION,
                                                     language=task.train_language, data=config.data,
                                                     max_length=max_length, stride=stride, train=False)
         selection = DevSelection(model=model, task=task, fmt=fmt, tokenizer=tokenizer, examples=dev_examples,
@@ -77,6 +78,8 @@ def train(config: TrainConfig, *, log=print, keep_model: bool = False) -> Run:
         trainer.add_callback(selection)
     started = time.time()
     result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    if not trainer.is_world_process_zero():  # several GPUs (accelerate launch): only the main process writes
+        return None  # type: ignore[return-value]
     _write_log(trainer.state.log_history, work / TRAIN_LOG)
 
     module_dir = work / MODULE_DIR
@@ -165,6 +168,7 @@ def _make_trainer(config: TrainConfig, model, fmt, tokenizer, features, work: Pa
     lr = config.lr or get_method(config.method).default_lr
     args = TrainingArguments(
         output_dir=str(work / "checkpoints"),
+        logging_dir=str(work / "logs"),
         per_device_train_batch_size=config.batch_size,
         gradient_accumulation_steps=config.grad_accum,
         learning_rate=lr,

@@ -2,7 +2,6 @@
 multi-task plug-in point, a grid killed with SIGKILL and resumed (no cell lost or repeated), and the
 submitit executor path. Real runs use the tiny model, the bundled samples and 2 training steps."""
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -66,6 +65,9 @@ def test_expansion_counts_and_only(tmp_path):
     fused = [c for c in fuse.cells if c.intermediate == "fusion"]
     assert len(fused) == 2 and len(fused[0].needs) == 2 and fused[1].blocked  # retrieval: no fusion layer
     assert "to run" in describe(fuse) and "blocked" in describe(fuse)
+    merge = expand(load_recipe(_recipe(tmp_path, "tiny", compose="merge", intermediates=["mnli", "squad"])))
+    assert [(c.intermediate, len(c.needs), bool(c.blocked)) for c in merge.cells] == [("merged", 2, False),
+                                                                                       ("merged", 0, True)]
 
 
 def test_training_settings_and_report_to_reach_the_train_config(tmp_path):
@@ -92,8 +94,8 @@ def test_multitask_is_a_registry_lookup(tmp_path, monkeypatch):
     calls = []
 
     @register_intermediate_trainer("multitask")
-    def fake(config, *, tasks, log=print):
-        calls.append((config.task, tasks))
+    def fake(config, *, tasks, log=print, **options):
+        calls.append((config.task, tasks, options))
         Path(config.output).mkdir(parents=True)
         (Path(config.output) / MANIFEST).write_text(json.dumps({"task": "multitask", "method": config.method}))
         return Run.open(config.output)
@@ -105,7 +107,8 @@ def test_multitask_is_a_registry_lookup(tmp_path, monkeypatch):
     assert not job.blocked and not any(c.blocked for c in plan.cells)
     for _ in range(2):
         assert ensure_intermediate(plan, job).path == Path(job.path)
-    assert calls == [("multitask", ["mnli", "qqp"])]  # trained once, then reused
+    # trained once, then reused; the recipe's sampling settings reach the trainer
+    assert calls == [("multitask", ["mnli", "qqp"], {"sampling": "proportional", "temperature": 2.0})]
     assert json.loads((Path(job.path) / "recipe.json").read_text())["recipe"]["name"] == "grid-test"
 
 
@@ -183,16 +186,29 @@ def test_killed_grid_resumes_without_losing_or_repeating_cells(tmp_path, tiny_mo
     assert not list(out.rglob("*.partial"))
 
 
-def test_submitit_local_executor_runs_a_cell(tmp_path, tiny_model_dir):
-    pytest.importorskip("submitit")
+def test_submitit_executor_path_runs_a_cell(tmp_path, tiny_model_dir):
+    """The cluster path (array jobs of intermediates, then cells; the driver stores the results) through
+    submitit's in-process DebugExecutor; the jobs' arguments must survive pickling, as on SLURM."""
+    submitit = pytest.importorskip("submitit")
     plan = expand(load_recipe(_recipe(tmp_path, tiny_model_dir, languages={"xnli": ["en"], "tatoeba": ["de"]})),
-                  ["intermediate=none", "target=xnli"])
-    summary = run_grid(plan, ExecutorOptions(kind="submitit-local", folder=str(tmp_path / "jobs" / "%j"),
-                                             timeout_min=10), log=lambda m: None)
-    assert summary.done == ["none/xnli/seed0"] and not summary.failed
-    assert {r["cell"] for r in ResultsStore(plan.store).rows()} == {"none/xnli/seed0"}
-    assert list((tmp_path / "jobs").rglob("*_result.pkl"))  # it ran as a submitit job
-    assert (tmp_path / "out" / "targets" / "none" / "xnli-seed0" / "recipe.json").is_file()
+                  ["intermediate=mnli", "target=tatoeba"])
+    cloudpickle = pytest.importorskip("cloudpickle")
+    assert cloudpickle.loads(cloudpickle.dumps(plan)).cells == plan.cells
+    submitted = []
+    real = submitit.AutoExecutor.map_array
+
+    def spy(self, fn, *iterables):
+        submitted.append(fn.__name__)
+        return real(self, fn, *iterables)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(submitit.AutoExecutor, "map_array", spy)
+        summary = run_grid(plan, ExecutorOptions(kind="submitit-debug", folder=str(tmp_path / "jobs" / "%j"),
+                                                 timeout_min=10), log=lambda m: None)
+    assert submitted == ["_intermediate_job", "_cell_job"]
+    assert summary.done == ["mnli/tatoeba/seed0"] and not summary.failed
+    assert {r["cell"] for r in ResultsStore(plan.store).rows()} == {"mnli/tatoeba/seed0"}
+    assert (tmp_path / "out" / "intermediate" / "mnli-lora-seed0" / "recipe.json").is_file()
 
 
 def test_slurm_without_slurm_is_a_clear_error(tmp_path, monkeypatch):
@@ -204,3 +220,18 @@ def test_slurm_without_slurm_is_a_clear_error(tmp_path, monkeypatch):
     with pytest.raises(UserError, match="--executor slurm needs the SLURM commands"):
         run_grid(plan, ExecutorOptions(kind="slurm", partition="gpu"))
     assert not (tmp_path / "out" / "tiny-xlmr").exists()  # refused before building or training anything
+
+
+def test_run_dry_run_lists_the_tiny_grid_without_side_effects(tmp_path):
+    from typer.testing import CliRunner
+
+    from adapterstilts.cli import app
+
+    out = tmp_path / "tiny"
+    result = CliRunner().invoke(app, ["run", "tiny", "--dry-run", "--set", f"output={out}"])
+    assert result.exit_code == 0, result.output
+    assert "cells (99:" in result.stdout and "none/tatoeba/seed0" in result.stdout and "ccg/udpos/seed0" in result.stdout
+    assert "retrieval from the plain backbone" in result.stdout
+    assert not out.exists()
+    result = CliRunner().invoke(app, ["run", "tiny", "--dry-run", "--only", "target=xnlii"])
+    assert result.exit_code == 2 and "--only target=xnlii" in result.output

@@ -98,7 +98,10 @@ def evaluate_backbone(model: str, *, task_name: str, languages: str | list[str] 
     split = split or task.eval_split
     langs = _languages_present(task, languages, split, data, log)
     tokenizer = load_tokenizer(model, revision)
-    encoder = load_encoder(BackboneOptions(model=model, revision=revision), trainable=False).eval()
+    from adapterstilts.modeling import to_inference_device
+
+    options = BackboneOptions(model=model, revision=revision)
+    encoder = to_inference_device(load_encoder(options, trainable=False), options).eval()
     layer = layer if layer is not None else default_layer(encoder.config.num_hidden_layers)
     started = time.time()
     per_language = evaluate_retrieval(task, encoder, tokenizer, langs, data=data, split=split, layer=layer)

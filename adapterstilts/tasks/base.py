@@ -10,6 +10,7 @@ from adapterstilts.errors import UserError
 from adapterstilts.registry import Registry
 
 SPLITS = ("train", "validation", "test")
+SELECTION = "selection"  # the English development data used to select checkpoints during training
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,12 @@ class Task:
         Several sources are concatenated (proportional sampling for a shared head)."""
         raise NotImplementedError
 
+    def selection_sources(self) -> list[Source]:
+        """English development data for checkpoint selection (``--eval-steps``): by default the
+        validation split in the training language; tasks whose only English validation set is an
+        evaluation set (XQuAD) select on their training data's development set instead."""
+        return self.sources("validation", self.train_language)
+
     def canonicalize(self, dataset, source: Source):
         """Map a raw ``datasets.Dataset`` of ``source`` onto the format's canonical columns (see
         the format's docstring). Must be a pure function of the rows."""
@@ -85,7 +92,7 @@ class Task:
             )
 
     def check_split(self, split: str) -> None:
-        if split not in SPLITS:
+        if split not in SPLITS and split != SELECTION:
             raise UserError(f"unknown split {split!r}; choose one of: {', '.join(SPLITS)}")
 
 

@@ -185,6 +185,10 @@ class XQuAD(_QA):
             raise no_split(self, split, ("validation",), "XQuAD is a single evaluation set")
         return [Source(XTREME, f"XQuAD.{language}", "validation")]
 
+    def selection_sources(self) -> list[Source]:
+        # XQuAD's English set is part of the evaluation: select on SQuAD v1.1 dev (the training data's)
+        return [Source("rajpurkar/squad", None, "validation", tag="squad")]
+
 
 @register_task
 class MLQA(_QA):
