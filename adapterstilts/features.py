@@ -66,9 +66,9 @@ def build_features(task: Task, fmt: Format, tokenizer, *, split: str, language: 
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
         features.save_to_disk(str(tmp))
-        if folder.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
+        try:
             os.replace(tmp, folder)
+        except OSError:  # another process (another GPU rank, another grid job) wrote it first
+            shutil.rmtree(tmp, ignore_errors=True)
         features = load_from_disk(str(folder))
     return examples, features
