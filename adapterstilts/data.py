@@ -10,11 +10,10 @@ Only the raw source differs; the task's ``canonicalize`` and everything after it
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
-from urllib.parse import urlparse
 
 from adapterstilts.errors import UserError
+from adapterstilts.network import hub_reachable, offline
 from adapterstilts.tasks.base import SELECTION, Source, Task
 
 SAMPLES_DIR = Path(__file__).parent / "samples"
@@ -92,20 +91,6 @@ def _load_local(root: Path, source: Source, hint: str):
     return datasets.load_dataset(builder, data_files={"data": str(path)}, split="data")
 
 
-def _offline() -> bool:
-    return any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
-
-
-def _hub_reachable(timeout: float = 3.0) -> bool:
-    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
-    host = urlparse(endpoint).hostname or "huggingface.co"
-    try:
-        with socket.create_connection((host, 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 def _load_hub(source: Source):
     import datasets
 
@@ -113,7 +98,7 @@ def _load_hub(source: Source):
         f"connect to the internet, or put the data in a directory as {source.local_dir}/{source.split}.jsonl "
         f"and pass --data DIR (`adapterstilts export-data` writes it)"
     )
-    if not _offline() and not _hub_reachable():
+    if not offline() and not hub_reachable():
         raise UserError(f"cannot reach the Hugging Face Hub to load {source.describe()}; {fix}")
     try:
         return datasets.load_dataset(source.dataset, source.config, split=source.split)

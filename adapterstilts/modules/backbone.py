@@ -66,19 +66,28 @@ def check_quantization_possible(options: BackboneOptions) -> None:
                         "install it with `pip install 'adapterstilts[quant]'`") from exc
 
 
-def _check_local(model: str) -> None:
+def _check_local(model: str, revision: str | None = None) -> None:
+    """A local folder must exist; a Hub id must be cached or the Hub reachable (fail fast offline)."""
     from pathlib import Path
 
+    from adapterstilts.network import hub_reachable, model_cached, offline
+
     looks_local = model.startswith((".", "/", "~")) or model.count("/") > 1 or Path(model).exists()
-    if looks_local and not Path(model).expanduser().is_dir():
-        raise UserError(f"model folder {model!r} does not exist; pass --model with a Hub id or an existing folder "
+    if looks_local:
+        if not Path(model).expanduser().is_dir():
+            raise UserError(f"model folder {model!r} does not exist; pass --model with a Hub id or an existing folder "
+                            "(`adapterstilts make-tiny-model DIR` builds an offline one)")
+        return
+    if not offline() and not model_cached(model, revision=revision) and not hub_reachable():
+        raise UserError(f"cannot reach the Hugging Face Hub to download {model!r} and it is not in the local cache; "
+                        "connect once to cache it, or pass --model DIR with a local copy "
                         "(`adapterstilts make-tiny-model DIR` builds an offline one)")
 
 
 def load_config(model: str, revision: str | None = None):
     from transformers import AutoConfig
 
-    _check_local(model)
+    _check_local(model, revision)
     try:
         return AutoConfig.from_pretrained(model, revision=revision)
     except (OSError, ValueError) as exc:
@@ -90,7 +99,7 @@ def load_config(model: str, revision: str | None = None):
 def load_tokenizer(model: str, revision: str | None = None):
     from transformers import AutoTokenizer
 
-    _check_local(model)
+    _check_local(model, revision)
     try:
         return AutoTokenizer.from_pretrained(model, revision=revision, use_fast=True)
     except (OSError, ValueError) as exc:
