@@ -41,7 +41,7 @@ In4bit = Annotated[bool, typer.Option("--load-in-4bit", help="Load the frozen ba
 Bf16 = Annotated[bool, typer.Option("--bf16", help="bf16 mixed precision.")]
 Fp16 = Annotated[bool, typer.Option("--fp16", help="fp16 mixed precision.")]
 GradCkpt = Annotated[bool, typer.Option("--gradient-checkpointing", help="Trade compute for activation memory.")]
-ReportTo = Annotated[str, typer.Option("--report-to", help="none | tensorboard | wandb | mlflow.")]
+ReportTo = Annotated[str, typer.Option("--report-to", help="auto (TensorBoard when installed) | none | tensorboard | wandb | mlflow.")]
 SaveSteps = Annotated[int, typer.Option("--save-steps", help="Keep a resumable checkpoint every N steps (0: off).")]
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace a non-empty output folder.")]
 EvalSteps = Annotated[int, typer.Option("--eval-steps", help="Score English dev every N steps, keep the best (0: off).")]
@@ -120,7 +120,7 @@ def train_intermediate(
     grad_accum: GradAccum = 1, epochs: Epochs = 3.0, max_steps: MaxSteps = -1, max_length: MaxLength = None,
     max_train_examples: MaxTrain = None, lora_r: LoraR = 8, lora_alpha: LoraAlpha = 16,
     reduction_factor: Reduction = 16, load_in_8bit: In8bit = False, load_in_4bit: In4bit = False,
-    bf16: Bf16 = False, fp16: Fp16 = False, gradient_checkpointing: GradCkpt = False, report_to: ReportTo = "none",
+    bf16: Bf16 = False, fp16: Fp16 = False, gradient_checkpointing: GradCkpt = False, report_to: ReportTo = "auto",
     save_steps: SaveSteps = 0, overwrite: Overwrite = False, eval_steps: EvalSteps = 0, patience: Patience = 0,
 ) -> None:
     """Train an intermediate-task module on a frozen backbone (or fully fine-tune with --method full).
@@ -149,7 +149,7 @@ def train_target(
     grad_accum: GradAccum = 1, epochs: Epochs = 2.0, max_steps: MaxSteps = -1, max_length: MaxLength = None,
     max_train_examples: MaxTrain = None, lora_r: LoraR = 8, lora_alpha: LoraAlpha = 16,
     reduction_factor: Reduction = 16, load_in_8bit: In8bit = False, load_in_4bit: In4bit = False,
-    bf16: Bf16 = False, fp16: Fp16 = False, gradient_checkpointing: GradCkpt = False, report_to: ReportTo = "none",
+    bf16: Bf16 = False, fp16: Fp16 = False, gradient_checkpointing: GradCkpt = False, report_to: ReportTo = "auto",
     save_steps: SaveSteps = 0, overwrite: Overwrite = False, eval_steps: EvalSteps = 0, patience: Patience = 0,
     allow_pickle: AllowPickle = False,
 ) -> None:
@@ -189,7 +189,7 @@ def train_multitask_command(
     grad_accum: GradAccum = 1, epochs: Epochs = 3.0, max_steps: MaxSteps = -1, max_length: MaxLength = None,
     max_train_examples: MaxTrain = None, lora_r: LoraR = 8, lora_alpha: LoraAlpha = 16,
     reduction_factor: Reduction = 16, load_in_8bit: In8bit = False, load_in_4bit: In4bit = False,
-    bf16: Bf16 = False, fp16: Fp16 = False, gradient_checkpointing: GradCkpt = False, report_to: ReportTo = "none",
+    bf16: Bf16 = False, fp16: Fp16 = False, gradient_checkpointing: GradCkpt = False, report_to: ReportTo = "auto",
     overwrite: Overwrite = False,
 ) -> None:
     """Multi-task intermediate training: one shared module, one head per task, task sampled per batch.

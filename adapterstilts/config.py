@@ -8,6 +8,16 @@ from adapterstilts.errors import UserError
 from adapterstilts.modules.backbone import DEFAULT_MODEL, BackboneOptions
 
 COMPOSITIONS = ("none", "stack", "fuse", "merge", "continue")
+REPORT_TO = ("auto", "none", "tensorboard", "wandb", "mlflow")
+
+
+def resolve_report_to(value: str) -> str:
+    """"auto": TensorBoard when it is installed, else no logging integration."""
+    if value != "auto":
+        return value
+    import importlib.util
+
+    return "tensorboard" if importlib.util.find_spec("tensorboard") or importlib.util.find_spec("tensorboardX") else "none"
 
 
 @dataclass
@@ -47,7 +57,7 @@ class TrainConfig:
     bf16: bool = False
     fp16: bool = False
     gradient_checkpointing: bool = False
-    report_to: str = "none"
+    report_to: str = "auto"  # auto | none | tensorboard | wandb | mlflow (the Trainer's integrations)
     logging_steps: int = 10
     save_steps: int = 0  # > 0: keep a resumable checkpoint every N steps
     eval_steps: int = 0  # > 0: score English dev every N steps and keep the best state (paper: 1000)
@@ -82,6 +92,8 @@ class TrainConfig:
             raise UserError(f"--lr must be positive, got {self.lr}")
         if self.max_steps <= 0 and not self.epochs > 0:
             raise UserError("give --epochs > 0 or --max-steps > 0")
+        if self.report_to not in REPORT_TO:
+            raise UserError(f"unknown --report-to {self.report_to!r}; choose one of: {', '.join(REPORT_TO)}")
         if self.quantized and self.method != "lora":
             raise UserError("--load-in-8bit/--load-in-4bit train LoRA on a frozen quantised backbone; use --method lora")
         self.backbone().validate()

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from adapterstilts.config import TrainConfig
+from adapterstilts.config import TrainConfig, resolve_report_to
 from adapterstilts.errors import UserError
 from adapterstilts.recipes import SPECIAL_INTERMEDIATES, VOLATILE_KEYS, Recipe
 from adapterstilts.results_store import STORE_FILE, cell_key
@@ -148,14 +148,6 @@ def parse_only(items: list[str] | None) -> dict[str, set[str]]:
                 raise UserError(f"--only {item!r}: expected KEY=VALUE, e.g. --only intermediate=squad,target=xnli")
             out.setdefault(key, set()).add(part.strip())
     return out
-
-
-def resolve_report_to(value: str) -> str:
-    if value != "auto":
-        return value
-    import importlib.util
-
-    return "tensorboard" if importlib.util.find_spec("tensorboard") or importlib.util.find_spec("tensorboardX") else "none"
 
 
 def _data_block(recipe: Recipe, phase: str, task: str) -> str | None:

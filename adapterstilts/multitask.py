@@ -10,9 +10,7 @@ The run folder is an intermediate run like any other (``task = "multitask"``), s
 fuse or continue from its module; the heads are kept in ``heads/TASK.safetensors``."""
 from __future__ import annotations
 
-import json
 import math
-import os
 import shutil
 import time
 from dataclasses import dataclass, field, replace
@@ -31,7 +29,7 @@ from adapterstilts.formats.base import get_format
 from adapterstilts.modeling import build_for_training, save_head
 from adapterstilts.modules import trainable_parameters
 from adapterstilts.modules.backbone import architecture, load_config, load_tokenizer
-from adapterstilts.runs import MANIFEST, MODULE_DIR, TRAIN_LOG, Run, folder_size, library_versions, write_json_atomic
+from adapterstilts.runs import MODULE_DIR, TRAIN_LOG, Run, folder_size, library_versions
 from adapterstilts.tasks.base import get_task
 from adapterstilts.training import _hyperparameters, _write_log, finalize_run, partial_dir
 

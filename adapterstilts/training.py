@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 import time
 from functools import partial
 from pathlib import Path
 
 from adapterstilts import __version__
-from adapterstilts.config import TrainConfig
+from adapterstilts.config import TrainConfig, resolve_report_to
 from adapterstilts.errors import UserError
 from adapterstilts.features import build_features
 from adapterstilts.modeling import _intermediate_names, build_for_training, copy_intermediates, save_head
@@ -184,7 +183,7 @@ def _make_trainer(config: TrainConfig, model, fmt, tokenizer, features, work: Pa
         save_steps=config.save_steps if config.save_steps > 0 else 500,
         save_total_limit=1,
         save_safetensors=True,
-        report_to=[] if config.report_to == "none" else [config.report_to],
+        report_to=[] if resolve_report_to(config.report_to) == "none" else [resolve_report_to(config.report_to)],
         seed=config.seed,
         data_seed=config.seed,
         bf16=config.bf16,

@@ -84,3 +84,16 @@ def test_retrieval_from_the_plain_backbone(tiny_model_dir, tmp_path):
     assert saved["layer"] == 2 and saved["pooling"] == "mean" and len(saved["languages"]) >= 3
     bad = _invoke("evaluate", "--model", tiny_model_dir, "--task", "xnli", "--data", "sample")
     assert bad.exit_code == 2 and "needs a trained head" in bad.output
+
+
+def test_unreachable_hub_fails_at_once_without_retries(monkeypatch, tmp_path):
+    """No offline flag set and no network: one line, before any download attempt or retry loop."""
+    import adapterstilts.network as network
+
+    for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(network, "hub_reachable", lambda timeout=3.0: False)
+    result = _invoke("train-intermediate", "squad", "--output", tmp_path / "o")
+    assert result.exit_code == 2, result.output
+    assert "cannot reach the Hugging Face Hub" in result.output and "FacebookAI/xlm-roberta-large" in result.output
+    assert not (tmp_path / "o").exists()

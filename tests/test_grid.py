@@ -84,13 +84,11 @@ def test_training_settings_and_report_to_reach_the_train_config(tmp_path):
 
 
 def test_multitask_is_a_registry_lookup(tmp_path, monkeypatch):
-    monkeypatch.delitem(INTERMEDIATE_TRAINERS, "multitask", raising=False)
     recipe = load_recipe(_recipe(tmp_path, "tiny", intermediates=["mnli", "multitask"], multitask_tasks=["mnli", "qqp"]))
-    plan = expand(recipe)
-    blocked = [c for c in plan.cells if c.intermediate == "multitask"]
-    assert len(blocked) == 2 and all("multi-task intermediate training is not available yet" in c.blocked for c in blocked)
-    with pytest.raises(UserError, match="multi-task intermediate training is not available yet"):
-        run_grid(expand(recipe, ["intermediate=multitask"]))
+    # the real multi-task trainer registers itself (adapterstilts.multitask is a grid plugin module)
+    from adapterstilts.multitask import train_multitask  # noqa: F401
+
+    assert "multitask" in INTERMEDIATE_TRAINERS
     calls = []
 
     @register_intermediate_trainer("multitask")

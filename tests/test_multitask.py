@@ -1,6 +1,5 @@
 """Multi-task intermediate training: samplers and an end-to-end run whose module serves a target."""
 import pytest
-import torch
 
 from adapterstilts.config import TrainConfig
 from adapterstilts.errors import UserError

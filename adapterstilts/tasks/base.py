@@ -3,7 +3,7 @@ format's canonical columns, its labels, languages and metric. Tasks never prepro
 formats do (see adapterstilts/formats)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from adapterstilts.errors import UserError
