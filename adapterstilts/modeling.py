@@ -16,7 +16,7 @@ from adapterstilts.formats.base import Format, get_format
 from adapterstilts.modules import Method, get_method
 from adapterstilts.modules.backbone import BackboneOptions, config_fingerprint, load_config, load_encoder
 from adapterstilts.modules.lora import TRAINED as LORA_TRAINED
-from adapterstilts.runs import INTERMEDIATES_DIR, MANIFEST, MODULE_DIR, Run
+from adapterstilts.runs import INTERMEDIATES_DIR, MANIFEST, MODULE_DIR, Run, write_json_atomic
 from adapterstilts.tasks.base import Task, get_task
 
 
@@ -129,15 +129,16 @@ def build_for_training(config, intermediate_runs: list[Run], module_name: str | 
     return Assembled(model, task, fmt, method, name, intermediate_runs, config_hash)
 
 
-def copy_intermediates(runs: list[Run], names: list[str], out: Path) -> list[dict]:
-    """Copy the frozen intermediate modules into the run folder; return their manifest entries."""
+def record_intermediates(runs: list[Run], names: list[str], out: Path, *, copy: bool) -> list[dict]:
+    """Manifest entries of the intermediate runs; with ``copy`` (stack / fuse / merge, which need them
+    at load time) their modules and manifests are copied into the run folder too."""
     entries = []
     for run, name in zip(runs, names):
-        target = out / INTERMEDIATES_DIR / name
-        shutil.copytree(run.module_dir, target / MODULE_DIR)
-        shutil.copy2(run.path / MANIFEST, target / MANIFEST)
-        manifest = dict(run.manifest)
-        entries.append({"module_name": name, "source": manifest.get("source", str(run.path)), "task": run.task,
+        if copy:
+            target = out / INTERMEDIATES_DIR / name
+            shutil.copytree(run.module_dir, target / MODULE_DIR)
+            write_json_atomic(target / MANIFEST, run.manifest)
+        entries.append({"module_name": name, "source": run.manifest.get("source", str(run.path)), "task": run.task,
                         "method": run.method, "config_hash": run.config_hash})
     return entries
 

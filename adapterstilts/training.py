@@ -14,7 +14,7 @@ from adapterstilts import __version__
 from adapterstilts.config import TrainConfig, resolve_report_to
 from adapterstilts.errors import UserError
 from adapterstilts.features import build_features
-from adapterstilts.modeling import _intermediate_names, build_for_training, copy_intermediates, save_head
+from adapterstilts.modeling import _intermediate_names, build_for_training, record_intermediates, save_head
 from adapterstilts.modules import get_method, trainable_parameters
 from adapterstilts.modules.backbone import architecture, check_quantization_possible, load_config, load_tokenizer
 from adapterstilts.progress import progress_enabled
@@ -89,9 +89,7 @@ def train(config: TrainConfig, *, log=print, keep_model: bool = False) -> Run:
         tokenizer.save_pretrained(str(module_dir))
     save_head(model.head, work / HEAD_FILE)
     names = _intermediate_names(intermediate_runs, reserved=assembled.module_name)
-    entries = copy_intermediates(intermediate_runs, names, work) if config.compose in ("stack", "fuse", "merge") else [
-        {"module_name": n, "source": r.manifest.get("source", str(r.path)), "task": r.task, "method": r.method,
-         "config_hash": r.config_hash} for r, n in zip(intermediate_runs, names)]
+    entries = record_intermediates(intermediate_runs, names, work, copy=config.compose in ("stack", "fuse", "merge"))
     base_config = load_config(config.model, config.revision)
     manifest = {
         "adapterstilts_version": __version__,
