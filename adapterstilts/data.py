@@ -103,8 +103,23 @@ def _load_hub(source: Source):
     try:
         return datasets.load_dataset(source.dataset, source.config, split=source.split)
     except Exception as exc:  # datasets raises many types for "not available": name it in one line
+        if "scripts are no longer supported" in str(exc):
+            return _load_parquet_conversion(source, exc, fix)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"could not load {source.describe()} ({type(exc).__name__}: {first[:200]}); {fix}") from exc
+
+
+def _load_parquet_conversion(source: Source, original: Exception, fix: str):
+    """A dataset still published as a loading script (which datasets >= 4 no longer runs): read the
+    Hub's automatic Parquet conversion of it (branch refs/convert/parquet, one folder per config)."""
+    import datasets
+
+    try:
+        return datasets.load_dataset(source.dataset, data_dir=source.config or "default",
+                                     revision="refs/convert/parquet", split=source.split)
+    except Exception as exc:
+        raise UserError(f"{source.dataset} is published as a loading script, which datasets 5 does not run, and its "
+                        f"Parquet conversion could not be read ({type(exc).__name__}); {fix}") from original
 
 
 def _apply_filters(dataset, source: Source):

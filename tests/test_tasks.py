@@ -374,3 +374,26 @@ def test_every_sample_file_is_used_by_some_task():
                     continue
                 used |= {local_file(SAMPLES_DIR, s) for s in sources}
     assert set(SAMPLES_DIR.rglob("*.jsonl")) <= used
+
+
+def test_script_datasets_fall_back_to_the_parquet_conversion(monkeypatch):
+    """datasets >= 4 refuses loading scripts; the Hub's refs/convert/parquet branch is read instead."""
+    import datasets
+
+    from adapterstilts import data as data_module
+    from adapterstilts.tasks.base import Source
+
+    calls = []
+
+    def fake_load(path, name=None, **kw):
+        calls.append((path, name, kw))
+        if kw.get("revision") != "refs/convert/parquet":
+            raise RuntimeError("Dataset scripts are no longer supported, but found cosmos_qa.py")
+        return datasets.Dataset.from_dict({"x": [1]})
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load)
+    monkeypatch.setattr(data_module, "offline", lambda: True)
+    got = data_module._load_hub(Source("allenai/cosmos_qa", None, "train"))
+    assert len(got) == 1
+    assert calls[-1] == ("allenai/cosmos_qa", None, {"data_dir": "default", "revision": "refs/convert/parquet",
+                                                      "split": "train"})
