@@ -29,9 +29,10 @@ def tokenizer_fingerprint(tokenizer) -> str:
         spec = json.loads(backend.to_str())
         spec.pop("truncation", None)
         spec.pop("padding", None)
-        body = json.dumps(spec, sort_keys=True)
     else:
-        body = json.dumps(tokenizer.get_vocab(), sort_keys=True)
+        spec = {"vocab": tokenizer.get_vocab()}
+    spec["sides"] = [getattr(tokenizer, "truncation_side", None), getattr(tokenizer, "padding_side", None)]
+    body = json.dumps(spec, sort_keys=True)
     return hashlib.sha256(body.encode("utf-8")).hexdigest()[:16]
 
 
@@ -39,8 +40,7 @@ def cache_key(*, task: str, split: str, language: str, data_fingerprint: str, to
               stride: int, fmt: Format, train: bool) -> str:
     parts = {
         "task": task, "split": split, "language": language, "data": data_fingerprint,
-        "tokenizer_name": getattr(tokenizer, "name_or_path", ""),
-        "tokenizer_revision": tokenizer.init_kwargs.get("_commit_hash") or tokenizer.init_kwargs.get("revision"),
+        # the tokenizer by content (not by name or path: the same tokenizer saved elsewhere reuses the cache)
         "tokenizer": tokenizer_fingerprint(tokenizer), "max_length": max_length, "stride": stride,
         "format": fmt.name, "preprocess_version": fmt.preprocess_version, "train": train,
     }

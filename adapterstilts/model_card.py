@@ -221,7 +221,7 @@ def library_usage(manifest: dict, repo_id: str) -> str:
     note = "" if is_hub_id(base) else ("\nReplace `BASE_MODEL` with the base model it was trained on (it was a "
                                        "local folder when this run was pushed; see the architecture above).\n")
     entries = manifest.get("intermediates") or []
-    stacked = manifest.get("compose") in ("stack", "fuse") and entries
+    stacked = manifest.get("compose") in ("stack", "fuse", "merge") and entries
     head = ("\nThe task head (`head.safetensors`, a plain `safetensors` file of the "
             f"{(manifest.get('head') or {}).get('format', 'task')} head) is adapterstilts-specific; the code above "
             "gives the encoder's hidden states.\n") if manifest.get("head") else ""

@@ -26,6 +26,10 @@ MERGED = "merged_intermediates"
 class TaskModel(nn.Module):
     """Encoder + head, with the format's forward. What the Trainer trains."""
 
+    # the formats return a mean loss: the Trainer must scale it for gradient accumulation itself
+    accepts_loss_kwargs = False
+    _keys_to_ignore_on_save = None  # read by the Trainer after loading a checkpoint
+
     def __init__(self, encoder: nn.Module, head: nn.Module, fmt: Format, quantized: bool = False):
         super().__init__()
         self.encoder = encoder
@@ -47,6 +51,7 @@ class Assembled:
     module_name: str  # the run's own module inside its library (fusion: comma-joined names)
     intermediates: list[Run]
     config_hash: str
+    intermediate_names: list[str]  # the frozen intermediates' names inside the encoder
 
 
 def module_name_for(method: Method, task: str) -> str:
@@ -90,6 +95,10 @@ def build_for_training(config, intermediate_runs: list[Run], module_name: str | 
     base_config = load_config(config.model, config.revision)
     config_hash = config_fingerprint(base_config)
     for run in intermediate_runs:
+        if run.compose in ("stack", "fuse", "merge"):
+            chain = " ".join(f"--intermediate {i.get('source', i['module_name'])}" for i in run.manifest["intermediates"])
+            raise UserError(f"{run.path} is itself a {run.compose} run over other modules, which would be dropped "
+                            f"here; pass its modules in order instead: {chain} --intermediate {run.path}")
         check_base(run, config_hash, config.model)
         if run.method != method.name:
             raise UserError(f"intermediate {run.path} is a {run.method} module but --method is {method.name}; "
@@ -126,7 +135,7 @@ def build_for_training(config, intermediate_runs: list[Run], module_name: str | 
             encoder = method.activate(encoder, [name], train=name)
     head = _head_for(fmt, task, encoder)
     model = TaskModel(encoder, head, fmt, quantized=options.quantized)
-    return Assembled(model, task, fmt, method, name, intermediate_runs, config_hash)
+    return Assembled(model, task, fmt, method, name, intermediate_runs, config_hash, names)
 
 
 def record_intermediates(runs: list[Run], names: list[str], out: Path, *, copy: bool) -> list[dict]:
@@ -150,8 +159,32 @@ def to_inference_device(module: nn.Module, options: BackboneOptions | None) -> n
     return module
 
 
-def load_run_encoder(run: Run, options: BackboneOptions | None = None) -> nn.Module:
+def run_backbone_options(run: Run, log=print) -> BackboneOptions:
+    """The backbone as the run was trained on it: a k-bit-trained module is evaluated on the same
+    k-bit backbone when this machine can quantise, else in full precision (and says so)."""
+    hp = run.manifest.get("hyperparameters", {})
+    options = BackboneOptions(model=run.base_model, revision=run.manifest["base_model"].get("revision"))
+    quantization = hp.get("quantization")
+    if quantization in ("8bit", "4bit"):
+        from dataclasses import replace
+
+        from adapterstilts.modules.backbone import check_quantization_possible
+
+        quantized = replace(options, load_in_8bit=quantization == "8bit", load_in_4bit=quantization == "4bit",
+                            bf16=hp.get("precision") == "bf16", fp16=hp.get("precision") == "fp16")
+        try:
+            check_quantization_possible(quantized)
+            return quantized
+        except UserError:
+            log(f"{run.path} was trained on a {quantization} backbone; this machine cannot quantise, so it is "
+                "evaluated on the full-precision backbone")
+    return options
+
+
+def load_run_encoder(run: Run, options: BackboneOptions | None = None, log=print) -> nn.Module:
     """The encoder of a finished run with its modules active (intermediates, module; no head)."""
+    if options is None and run.method != "full":
+        options = run_backbone_options(run, log)
     return to_inference_device(_assemble_run_encoder(run, options), options)
 
 
@@ -180,7 +213,7 @@ def _assemble_run_encoder(run: Run, options: BackboneOptions | None) -> nn.Modul
     return method.activate(encoder, inter_names + [run.module_name])
 
 
-def load_run_model(run: Run, options: BackboneOptions | None = None) -> tuple[TaskModel, Task, Format]:
+def load_run_model(run: Run, options: BackboneOptions | None = None, log=print) -> tuple[TaskModel, Task, Format]:
     """Rebuild a finished run's model (intermediates + module + head) for evaluation."""
     from safetensors.torch import load_file
 
@@ -189,7 +222,7 @@ def load_run_model(run: Run, options: BackboneOptions | None = None) -> tuple[Ta
                         "(--task bucc2018 / tatoeba) or used as an --intermediate")
     task = get_task(run.manifest["task"])
     fmt = get_format(task.format)
-    encoder = load_run_encoder(run, options)
+    encoder = load_run_encoder(run, options, log)
     head = _head_for(fmt, task, encoder)
     head.load_state_dict(load_file(str(run.head_file)))
     model = TaskModel(encoder, head, fmt)

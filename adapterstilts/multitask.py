@@ -31,7 +31,7 @@ from adapterstilts.modules import trainable_parameters
 from adapterstilts.modules.backbone import architecture, load_config, load_tokenizer
 from adapterstilts.runs import MODULE_DIR, TRAIN_LOG, Run, folder_size, library_versions
 from adapterstilts.tasks.base import get_task
-from adapterstilts.training import _hyperparameters, _write_log, finalize_run, partial_dir
+from adapterstilts.training import ModuleTrainer, _hyperparameters, _write_log, finalize_run, partial_dir
 
 SAMPLINGS = ("proportional", "temperature", "uniform")
 HEADS_DIR = "heads"
@@ -95,11 +95,17 @@ class TaskBatchSampler(torch.utils.data.Sampler):
 
 
 class MultiTaskModel(nn.Module):
-    def __init__(self, encoder: nn.Module, heads: dict[str, nn.Module], formats: dict[str, object]):
+    accepts_loss_kwargs = False  # mean losses: the Trainer scales them for gradient accumulation
+    _keys_to_ignore_on_save = None
+
+    def __init__(self, encoder: nn.Module, heads: dict[str, nn.Module], formats: dict[str, object],
+                 quantized: bool = False):
         super().__init__()
         self.encoder = encoder
         self.heads = nn.ModuleDict(heads)
         self.formats = formats
+        if quantized:  # tells the Trainer not to .to() a bitsandbytes model
+            self.quantization_method = "bitsandbytes"
 
     def forward(self, task: str, **batch):
         return self.formats[task].forward(self.encoder, self.heads[task], batch)
@@ -115,8 +121,6 @@ class MultiTaskConfig:
 
 
 def train_multitask(mt: MultiTaskConfig, *, log=print) -> Run:
-    from transformers import Trainer
-
     if len(mt.tasks) < 2:
         raise UserError("multi-task training needs at least two --tasks")
     specs = [get_task(t) for t in mt.tasks]
@@ -125,6 +129,9 @@ def train_multitask(mt: MultiTaskConfig, *, log=print) -> Run:
             raise UserError(f"{spec.name!r} is not an intermediate task; multi-task training mixes intermediate tasks")
     config = replace(mt.base, task=specs[0].name, compose="none", intermediates=[])
     config.validate()
+    if config.eval_steps > 0:
+        raise UserError("multi-task training has no single dev set to select on; drop --eval-steps (the whole "
+                        "budget is trained), or select per task on the targets")
     output = Path(config.output)
     if output.exists() and any(output.iterdir()) and not config.overwrite:
         raise UserError(f"output folder {output} is not empty; choose a new --output or pass --overwrite")
@@ -141,9 +148,11 @@ def train_multitask(mt: MultiTaskConfig, *, log=print) -> Run:
                                                 data=config.data, max_length=max_length,
                                                 stride=config.doc_stride or min(spec.doc_stride, (config.max_length or spec.max_length) // 3), train=True,
                                                 limit=config.max_train_examples)
-    model = MultiTaskModel(encoder, heads, formats)
+    model = MultiTaskModel(encoder, heads, formats, quantized=config.quantized)
     probabilities = task_probabilities({t: len(f) for t, f in features.items()}, mt.sampling, mt.temperature)
     trainable, total = trainable_parameters(model)
+    if trainable == 0:
+        raise UserError("nothing to train: the assembled model has no trainable parameter")
     log("multitask: " + ", ".join(f"{t} {len(features[t]):,} features p={p:.3f}" for t, p in probabilities.items()))
     log(f"multitask: {config.method}: trainable parameters {trainable:,} of {total:,} ({100 * trainable / total:.2f}%)")
 
@@ -153,7 +162,7 @@ def train_multitask(mt: MultiTaskConfig, *, log=print) -> Run:
         shutil.rmtree(work)
     work.mkdir(parents=True)
 
-    class _MultiTaskTrainer(Trainer):
+    class _MultiTaskTrainer(ModuleTrainer):
         def get_train_dataloader(self):
             loader = torch.utils.data.DataLoader(
                 data, batch_sampler=TaskBatchSampler(data, probabilities, config.batch_size, config.seed),
@@ -164,9 +173,9 @@ def train_multitask(mt: MultiTaskConfig, *, log=print) -> Run:
     from adapterstilts.training import _make_trainer
 
     base_trainer = _make_trainer(config, model, formats[specs[0].name], tokenizer, data, work)
+    base_trainer.args.label_names = sorted({k for f in formats.values() for k in f.label_keys})
     trainer = _MultiTaskTrainer(model=model, args=base_trainer.args, train_dataset=data,
                                 data_collator=base_trainer.data_collator)
-    trainer.args.label_names = sorted({k for f in formats.values() for k in f.label_keys})
     started = time.time()
     result = trainer.train()
     _write_log(trainer.state.log_history, work / TRAIN_LOG)

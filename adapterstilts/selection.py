@@ -5,6 +5,8 @@ The best state kept is only what trains (the module's trainable parameters and t
 CPU memory, so selection costs a few MB for LoRA / bottleneck runs."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -67,6 +69,35 @@ class DevSelection(TrainerCallback):
             if self.patience > 0 and self.bad_evals >= self.patience:
                 self.log(f"early stop at step {step}: no gain in {self.patience} evaluations")
                 control.should_training_stop = True
+
+    # --- resumable: the selection state travels with each checkpoint -------------------------------
+    STATE_FILE = "dev_selection.safetensors"
+    INFO_FILE = "dev_selection.json"
+
+    def on_save(self, args, state, control, **kwargs):
+        from safetensors.torch import save_file
+
+        folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if not folder.is_dir():
+            return control
+        if self.best_state is not None:
+            save_file({k: v.contiguous() for k, v in self.best_state.items()}, str(folder / self.STATE_FILE))
+        info = {"best_score": self.best_score, "best_step": self.best_step, "bad_evals": self.bad_evals,
+                "history": self.history}
+        (folder / self.INFO_FILE).write_text(json.dumps(info))
+        return control
+
+    def resume_from(self, checkpoint: Path) -> None:
+        from safetensors.torch import load_file
+
+        info_path = Path(checkpoint) / self.INFO_FILE
+        if not info_path.is_file():
+            return
+        info = json.loads(info_path.read_text())
+        self.best_score, self.best_step = info["best_score"], info["best_step"]
+        self.bad_evals, self.history = info["bad_evals"], info["history"]
+        state_path = Path(checkpoint) / self.STATE_FILE
+        self.best_state = load_file(str(state_path)) if state_path.is_file() else None
 
     def summary(self) -> dict[str, Any]:
         return {"metric": self.metric.primary, "best_step": self.best_step, "best_score": self.best_score,

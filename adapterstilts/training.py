@@ -10,11 +10,13 @@ import time
 from functools import partial
 from pathlib import Path
 
+from transformers import Trainer
+
 from adapterstilts import __version__
 from adapterstilts.config import TrainConfig, resolve_report_to
 from adapterstilts.errors import UserError
 from adapterstilts.features import build_features
-from adapterstilts.modeling import _intermediate_names, build_for_training, record_intermediates, save_head
+from adapterstilts.modeling import build_for_training, record_intermediates, save_head
 from adapterstilts.modules import get_method, trainable_parameters
 from adapterstilts.modules.backbone import architecture, check_quantization_possible, load_config, load_tokenizer
 from adapterstilts.progress import progress_enabled
@@ -74,6 +76,8 @@ def train(config: TrainConfig, *, log=print, keep_model: bool = False) -> Run:
                                                     max_length=max_length, stride=stride, train=False)
         selection = DevSelection(model=model, task=task, fmt=fmt, tokenizer=tokenizer, examples=dev_examples,
                                  features=dev_features, every=config.eval_steps, patience=config.patience, log=log)
+        if resume is not None:
+            selection.resume_from(resume)  # keep the best state and history from before the interruption
         trainer.add_callback(selection)
     started = time.time()
     result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
@@ -88,7 +92,7 @@ def train(config: TrainConfig, *, log=print, keep_model: bool = False) -> Run:
     if config.method == "full":
         tokenizer.save_pretrained(str(module_dir))
     save_head(model.head, work / HEAD_FILE)
-    names = _intermediate_names(intermediate_runs, reserved=assembled.module_name)
+    names = assembled.intermediate_names
     entries = record_intermediates(intermediate_runs, names, work, copy=config.compose in ("stack", "fuse", "merge"))
     base_config = load_config(config.model, config.revision)
     manifest = {
@@ -129,10 +133,13 @@ def finalize_run(work: Path, output: Path, manifest: dict) -> Run:
     """Write the manifest last, drop checkpoints, and move the finished folder into place."""
     write_json_atomic(work / MANIFEST, manifest)
     shutil.rmtree(work / "checkpoints", ignore_errors=True)
-    if output.exists():
-        shutil.rmtree(output)
     output.parent.mkdir(parents=True, exist_ok=True)
+    old = output.parent / f".{output.name}.old"
+    if output.exists():  # move the old run aside first: a crash never leaves a half-deleted run in place
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(output, old)
     os.replace(work, output)
+    shutil.rmtree(old, ignore_errors=True)
     return Run.open(output)
 
 
@@ -152,7 +159,10 @@ def _resumable_checkpoint(work: Path, config: TrainConfig) -> Path | None:
     saved = work / "config.json"
     if config.save_steps <= 0 or not saved.is_file():
         return None
-    if json.loads(saved.read_text()) != json.loads(json.dumps(config.to_dict())):
+    volatile = {"progress", "report_to", "overwrite", "logging_steps"}
+    before = {k: v for k, v in json.loads(saved.read_text()).items() if k not in volatile}
+    now = {k: v for k, v in json.loads(json.dumps(config.to_dict())).items() if k not in volatile}
+    if before != now:
         return None
     checkpoints = sorted((work / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
     return checkpoints[-1] if checkpoints else None
@@ -160,7 +170,7 @@ def _resumable_checkpoint(work: Path, config: TrainConfig) -> Path | None:
 
 def _make_trainer(config: TrainConfig, model, fmt, tokenizer, features, work: Path):
     import torch
-    from transformers import Trainer, TrainingArguments
+    from transformers import TrainingArguments
 
     lr = config.lr or get_method(config.method).default_lr
     args = TrainingArguments(
@@ -193,7 +203,30 @@ def _make_trainer(config: TrainConfig, model, fmt, tokenizer, features, work: Pa
         dataloader_num_workers=0,
         log_level="warning",
     )
-    return Trainer(model=model, args=args, train_dataset=features, data_collator=partial(_collate, fmt, tokenizer))
+    return ModuleTrainer(model=model, args=args, train_dataset=features, data_collator=partial(_collate, fmt, tokenizer))
+
+
+def _trainable_state(model) -> dict:
+    return {n: p.detach().contiguous().cpu() for n, p in model.named_parameters() if p.requires_grad}
+
+
+class ModuleTrainer(Trainer):
+    """Checkpoints hold only what trains (module + head), not the frozen backbone: a LoRA checkpoint of
+    XLM-R Large is MBs, not GBs, and tied tensors of the frozen model are never serialised."""
+
+    def _save(self, output_dir=None, state_dict=None):
+        from safetensors.torch import save_file
+
+        out = Path(output_dir or self.args.output_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        save_file(_trainable_state(self.model), str(out / "model.safetensors"), metadata={"format": "pt"})
+
+    def _issue_warnings_after_load(self, load_result):
+        # checkpoints leave out the frozen weights on purpose; only a missing trainable one is a problem
+        trainable = {n for n, p in self.model.named_parameters() if p.requires_grad}
+        missing = [k for k in load_result.missing_keys if k in trainable]
+        if missing:
+            raise RuntimeError(f"checkpoint lacks trainable weights: {missing[:5]}")
 
 
 def _collate(fmt, tokenizer, rows):

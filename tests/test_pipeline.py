@@ -300,3 +300,53 @@ def test_stacking_on_a_module_of_the_same_task(bn_runs, tiny_model_dir, tmp_path
     assert run.module_name == "mnli" and run.manifest["intermediates"][0]["module_name"] == "mnli_2"
     reloaded, _, _ = load_run_model(Run.open(run.path))
     assert reloaded is not None
+
+
+def test_interrupted_run_resumes_from_its_checkpoint(bn_runs, tiny_model_dir, tmp_path, monkeypatch):
+    """A bottleneck run with --save-steps is killed after its first checkpoint and resumed: the result
+    equals an uninterrupted run, and checkpoints hold only what trains."""
+    from safetensors.torch import load_file
+    from transformers import TrainerCallback
+
+    import adapterstilts.training as training
+
+    kw = dict(task="xnli", method="bottleneck", max_steps=6, save_steps=3, eval_steps=3, lr=1e-2)
+    straight = train(_config(tiny_model_dir, tmp_path / "straight", **kw), log=_quiet)
+
+    class Crash(TrainerCallback):
+        def on_step_begin(self, args, state, control, **k):
+            if state.global_step == 3:
+                raise KeyboardInterrupt  # the process dies after the first checkpoint
+
+    make = training._make_trainer
+    monkeypatch.setattr(training, "_make_trainer", lambda *a, **k: (t := make(*a, **k), t.add_callback(Crash()))[0])
+    with pytest.raises(KeyboardInterrupt):
+        train(_config(tiny_model_dir, tmp_path / "resumed", **kw), log=_quiet)
+    checkpoint = tmp_path / ".resumed.partial" / "checkpoints" / "checkpoint-3"
+    saved = load_file(str(checkpoint / "model.safetensors"))
+    assert saved and all(".xnli." in k or k.startswith("head.") for k in saved), sorted(saved)[:5]
+    monkeypatch.setattr(training, "_make_trainer", make)
+    resumed = train(_config(tiny_model_dir, tmp_path / "resumed", **kw), log=_quiet)
+    assert resumed.manifest["train"]["steps"] == 6
+    assert [h["step"] for h in resumed.manifest["selection"]["history"]] == [3, 6]
+    assert resumed.manifest["selection"] == straight.manifest["selection"]
+    a = load_file(str(straight.head_file))
+    b = load_file(str(resumed.head_file))
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+
+
+def test_gradient_accumulation_keeps_the_loss_scale(tiny_model_dir, tmp_path):
+    """batch 8 x accumulation 1 and batch 4 x accumulation 2 see the same data: same first loss."""
+    losses = []
+    for bs, ga in ((8, 1), (4, 2)):
+        run = train(_config(tiny_model_dir, tmp_path / f"ga{ga}", max_steps=1, batch_size=bs, grad_accum=ga), log=_quiet)
+        losses.append(run.manifest["train"]["training_loss"])
+    assert losses[1] == pytest.approx(losses[0], rel=0.1)
+
+
+def test_a_composed_run_is_refused_as_an_intermediate(lora_mnli, tiny_model_dir, tmp_path):
+    stacked = train(_config(tiny_model_dir, tmp_path / "qqp-on-mnli", task="qqp", compose="stack",
+                            intermediates=[str(lora_mnli.path)]), log=_quiet)
+    with pytest.raises(UserError, match="pass its modules in order"):
+        train(_config(tiny_model_dir, tmp_path / "x", task="xnli", compose="stack", intermediates=[str(stacked.path)]),
+              log=_quiet)

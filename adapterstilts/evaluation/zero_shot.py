@@ -139,7 +139,7 @@ def _evaluate_supervised(run: Run, task: Task, tokenizer, langs, *, data, split,
                          all_languages: bool, save_predictions=None, options=None):
     from adapterstilts.modeling import load_run_model
 
-    model, run_task, fmt = load_run_model(run, options)
+    model, run_task, fmt = load_run_model(run, options, log)
     if run_task.format != task.format or list(run_task.labels) != list(task.labels):
         raise UserError(f"run {run.path} was trained on {run_task.name!r} ({run_task.format}, labels "
                         f"{list(run_task.labels)}), which cannot be scored as {task.name!r}; evaluate it on a task "

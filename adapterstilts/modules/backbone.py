@@ -6,6 +6,7 @@ bottleneck modules with plain ``adapters``."""
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 from dataclasses import dataclass
 
@@ -127,7 +128,8 @@ def load_encoder(options: BackboneOptions, *, path: str | None = None, trainable
             load_in_8bit=options.load_in_8bit, load_in_4bit=options.load_in_4bit,
             bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=compute, bnb_4bit_use_double_quant=True,
         )
-        kwargs["device_map"] = {"": torch.cuda.current_device()}
+        # each process of a multi-GPU launch loads onto its own GPU (LOCAL_RANK is set by accelerate / torchrun)
+        kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", torch.cuda.current_device()))}
     try:
         encoder = AutoModel.from_pretrained(source, **kwargs)
     except (OSError, ValueError) as exc:
