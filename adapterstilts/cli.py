@@ -73,6 +73,20 @@ def _train_options(values: dict) -> dict:
     return {k: v for k, v in values.items() if k in names}
 
 
+def _intermediate_tag(refs: list[str]) -> str:
+    """'mnli+squad' for the default run name: the intermediates' tasks (local runs) or repo names."""
+    import json
+
+    parts = []
+    for ref in refs:
+        manifest = Path(ref) / "manifest.json"
+        try:
+            parts.append(json.loads(manifest.read_text())["task"])
+        except (OSError, ValueError, KeyError):
+            parts.append(Path(ref.split("@")[0].rstrip("/")).name or "module")
+    return "+".join(parts)
+
+
 def _train(**kwargs) -> None:
     from adapterstilts.config import TrainConfig
     from adapterstilts.training import train
@@ -86,6 +100,8 @@ def tasks_command(kind: Annotated[Optional[str], typer.Option(help="intermediate
     """List the registered tasks: name, kind, format, metric, languages."""
     from adapterstilts.tasks import TASKS
 
+    if kind not in (None, "intermediate", "target"):
+        raise UserError(f"unknown --kind {kind!r}; choose intermediate or target")
     for name, cls in TASKS.items():
         if kind and cls.kind != kind:
             continue
@@ -100,6 +116,7 @@ def make_tiny_model_command(
     layers: Annotated[int, typer.Option(help="Transformer layers.")] = 4,
     hidden: Annotated[int, typer.Option(help="Hidden size.")] = 64,
     seed: Annotated[int, typer.Option(help="Initialisation seed.")] = 0,
+    overwrite: Overwrite = False,
 ) -> None:
     """Write a small random XLM-R with an offline-trained tokenizer (for the demo and tests).
 
@@ -107,7 +124,7 @@ def make_tiny_model_command(
     """
     from adapterstilts.tiny_model import make_tiny_model
 
-    path = make_tiny_model(directory, layers=layers, hidden=hidden, seed=seed)
+    path = make_tiny_model(directory, layers=layers, hidden=hidden, seed=seed, overwrite=overwrite)
     typer.echo(str(path))
 
 
@@ -126,8 +143,11 @@ def train_intermediate(
     """Train an intermediate-task module on a frozen backbone (or fully fine-tune with --method full).
 
     Examples:
+
+    \b
       adapterstilts train-intermediate squad
-      adapterstilts train-intermediate mnli --method bottleneck --load-in-8bit --bf16
+      adapterstilts train-intermediate mnli --method bottleneck --bf16
+      adapterstilts train-intermediate squad --load-in-8bit --gradient-checkpointing
       adapterstilts train-intermediate squad --model .cache/tiny-xlmr --data sample --max-steps 20
     """
     from adapterstilts.tasks import get_task
@@ -156,6 +176,8 @@ def train_target(
     """Train a target task on its English data, on top of intermediate modules.
 
     Examples:
+
+    \b
       adapterstilts train-target xnli -i runs/mnli-lora-seed42 --compose stack
       adapterstilts train-target panx -i runs/mnli-bottleneck-seed42 -i runs/squad-bottleneck-seed42 --compose fuse --method bottleneck
       adapterstilts train-target xquad -i runs/squad-full-seed42 --compose continue --method full
@@ -168,7 +190,7 @@ def train_target(
     intermediates = list(intermediate or [])
     if compose == "none" and intermediates:
         compose = "continue" if method == "full" else "stack"
-    tag = f"{compose}-" if compose != "none" else ""
+    tag = f"{compose}-{_intermediate_tag(intermediates)}-" if compose != "none" else ""
     if merge_weights is not None:
         try:
             merge_weights = [float(w) for w in merge_weights.split(",")]
@@ -202,7 +224,7 @@ def train_multitask_command(
     names = [t.strip() for t in tasks.split(",") if t.strip()]
     options = _train_options(locals())
     base = TrainConfig(**options, task=names[0] if names else "",
-                       output=str(output or Path("runs") / f"multitask-{method}-seed{seed}"))
+                       output=str(output or Path("runs") / f"multitask-{'+'.join(names)}-{method}-seed{seed}"))
     train_multitask(MultiTaskConfig(tasks=names, base=base, sampling=sampling, temperature=temperature),
                     log=lambda m: typer.echo(m, err=True))
 
@@ -227,7 +249,9 @@ def evaluate_command(
     """Zero-shot evaluation on every language of a task: per-language table, average, JSON.
 
     Examples:
-      adapterstilts evaluate runs/xnli-stack-lora-seed42 --languages all --output results/xnli.json
+
+    \b
+      adapterstilts evaluate runs/xnli-stack-mnli-lora-seed42 --languages all --output results/xnli.json
       adapterstilts evaluate runs/mnli-lora-seed42 --task tatoeba
       adapterstilts evaluate --task xquad --predictions preds.json
       adapterstilts evaluate --model FacebookAI/xlm-roberta-large --task bucc2018   # plain-backbone baseline

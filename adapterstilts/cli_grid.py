@@ -27,6 +27,8 @@ def recipes_command(
     """List the bundled recipes (one line each), or print one resolved (defaults <- file <- --set).
 
     Examples:
+
+    \b
       adapterstilts recipes
       adapterstilts recipes tiny --set seeds=[1,2]
     """
@@ -73,6 +75,8 @@ def run_command(
     Several GPUs for one training are the Trainer's own (accelerate); the grid driver is one process.
 
     Examples:
+
+    \b
       adapterstilts run tiny
       adapterstilts run lora-stack --only intermediate=squad,target=xnli --dry-run
       adapterstilts run paper-full --set seeds=[1,2,3] --executor slurm --partition gpu --gpus-per-node 1 --timeout-min 720
@@ -114,6 +118,8 @@ def report_command(
     targets and their average, with deltas against the baseline and mean ± std over seeds.
 
     Examples:
+
+    \b
       adapterstilts report runs/tiny
       adapterstilts report runs --recipe lora-stack --baseline baseline --format latex
       adapterstilts report runs/paper-full --per-language --plot heatmap.png --qa-convention em_f1_mean

@@ -29,6 +29,8 @@ def push_command(
     `huggingface-cli login` and is never written anywhere.
 
     Examples:
+
+    \b
       adapterstilts push runs/mnli-lora-seed42 me/xlmr-large-mnli-lora
       adapterstilts push runs/mnli-lora-seed42 me/xlmr-large-mnli-lora --revision seed42 --private
       adapterstilts push runs/tiny-mnli me/tiny-mnli --base-model me/tiny-xlmr --dry-run
@@ -69,6 +71,8 @@ def pull_command(
     Once pulled, `--intermediate user/repo` and `evaluate user/repo` work offline (HF_HUB_OFFLINE=1).
 
     Examples:
+
+    \b
       adapterstilts pull me/xlmr-large-mnli-lora
       adapterstilts pull someone/xlmr-lora-squad@v1 --model FacebookAI/xlm-roberta-large
     """

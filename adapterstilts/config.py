@@ -94,6 +94,18 @@ class TrainConfig:
             raise UserError("give --epochs > 0 or --max-steps > 0")
         if self.report_to not in REPORT_TO:
             raise UserError(f"unknown --report-to {self.report_to!r}; choose one of: {', '.join(REPORT_TO)}")
+        if self.report_to in ("tensorboard", "wandb", "mlflow"):
+            import importlib.util
+
+            modules = {"tensorboard": ("tensorboard", "tensorboardX"), "wandb": ("wandb",), "mlflow": ("mlflow",)}
+            if not any(importlib.util.find_spec(m) for m in modules[self.report_to]):
+                raise UserError(f"--report-to {self.report_to} needs the {self.report_to} package; install it "
+                                f"(pip install {self.report_to}) or use --report-to none")
+        if self.data not in ("sample", "hub"):
+            from pathlib import Path
+
+            if not Path(self.data).is_dir():
+                raise UserError(f"--data {self.data!r} is neither 'sample', 'hub' nor an existing directory")
         if self.quantized and self.method != "lora":
             raise UserError("--load-in-8bit/--load-in-4bit train LoRA on a frozen quantised backbone; use --method lora")
         self.backbone().validate()

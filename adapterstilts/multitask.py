@@ -122,12 +122,16 @@ class MultiTaskConfig:
 
 def train_multitask(mt: MultiTaskConfig, *, log=print) -> Run:
     if len(mt.tasks) < 2:
-        raise UserError("multi-task training needs at least two --tasks")
+        raise UserError("multi-task training needs at least two tasks, as a comma list: mnli,squad,hellaswag")
+    if len(set(mt.tasks)) != len(mt.tasks):
+        raise UserError(f"a task is listed twice in {','.join(mt.tasks)}; list each task once")
     specs = [get_task(t) for t in mt.tasks]
     for spec in specs:
         if spec.kind != "intermediate":
             raise UserError(f"{spec.name!r} is not an intermediate task; multi-task training mixes intermediate tasks")
     config = replace(mt.base, task=specs[0].name, compose="none", intermediates=[])
+    if Path(config.model).expanduser().is_dir():
+        config = replace(config, model=str(Path(config.model).expanduser().resolve()))
     config.validate()
     if config.eval_steps > 0:
         raise UserError("multi-task training has no single dev set to select on; drop --eval-steps (the whole "

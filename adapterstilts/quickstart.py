@@ -18,6 +18,10 @@ def run_quickstart(output: Path, *, steps: int = 120, overwrite: bool = False, l
     from adapterstilts.tiny_model import make_tiny_model
     from adapterstilts.training import train
 
+    from adapterstilts.errors import UserError
+
+    if not overwrite and (output / "mnli-lora").exists():
+        raise UserError(f"{output} holds an earlier quickstart; pass --overwrite or choose another --output")
     output.mkdir(parents=True, exist_ok=True)
     model_dir = output / "tiny-xlmr"
     if not (model_dir / "config.json").is_file():

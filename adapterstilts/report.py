@@ -307,8 +307,14 @@ def load_rows(paths: list[str | Path], recipe: str | None = None) -> list[dict]:
     from adapterstilts.results_store import ResultsStore, find_stores
 
     rows = []
+    import sqlite3
+
     for store in (s for p in paths for s in find_stores(p)):
-        rows += ResultsStore(store).rows()
+        try:
+            rows += ResultsStore(store).rows()
+        except sqlite3.DatabaseError as exc:
+            raise UserError(f"{store} is not an adapterstilts results store ({exc}); pass the results.sqlite "
+                            "that `adapterstilts run` writes, or its folder") from None
     if recipe is not None:
         known = sorted({r["recipe"] for r in rows})
         rows = [r for r in rows if r["recipe"] == recipe]

@@ -46,7 +46,8 @@ def train_tokenizer(vocab_size: int = 2000):
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
     tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
     trainer = trainers.UnigramTrainer(
-        vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, unk_token="<unk>", shrinking_factor=0.75
+        vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, unk_token="<unk>", shrinking_factor=0.75,
+        show_progress=False,
     )
     tok.train_from_iterator(corpus_lines(), trainer=trainer)
     bos, eos = tok.token_to_id("<s>"), tok.token_to_id("</s>")
@@ -60,12 +61,23 @@ def train_tokenizer(vocab_size: int = 2000):
 
 
 def make_tiny_model(out_dir: str | os.PathLike, *, layers: int = 4, hidden: int = 64, heads: int = 4,
-                    intermediate: int = 128, vocab_size: int = 2000, seed: int = 0) -> Path:
-    """Write a tiny XLM-R (model + tokenizer) to ``out_dir`` atomically and return the path."""
+                    intermediate: int = 128, vocab_size: int = 2000, seed: int = 0, overwrite: bool = False) -> Path:
+    """Write a tiny XLM-R (model + tokenizer) to ``out_dir`` atomically and return the path. A
+    non-empty ``out_dir`` is replaced only with ``overwrite`` (and only if it holds a tiny model)."""
     import torch
     from transformers import XLMRobertaConfig, XLMRobertaModel
 
+    from adapterstilts.errors import UserError
+
     out = Path(out_dir)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        if not overwrite:
+            raise UserError(f"{out} exists and is not empty; choose a new folder or pass --overwrite")
+        if not (out / "adapterstilts_tiny.json").is_file():
+            raise UserError(f"{out} does not hold a tiny model made by adapterstilts; refusing to replace it")
+    if layers < 1 or heads < 1 or hidden < 1 or hidden % heads:
+        raise UserError(f"--hidden {hidden} must be a positive multiple of the {heads} attention heads, "
+                        f"and --layers at least 1 (got {layers})")
     tokenizer = train_tokenizer(vocab_size)
     config = XLMRobertaConfig(
         vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import time
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -39,11 +40,13 @@ def train(config: TrainConfig, *, log=print, keep_model: bool = False) -> Run:
     """Train one run; returns the finished run folder (with the trained model when keep_model)."""
     config.validate()
     check_quantization_possible(config.backbone())  # before any download or data work
+    if Path(config.model).expanduser().is_dir():  # record a local model by absolute path (runs move, cwd changes)
+        config = replace(config, model=str(Path(config.model).expanduser().resolve()))
+    intermediate_runs = resolve_intermediates(config.intermediates, model=config.model,
+                                              allow_pickle=config.allow_pickle, log=log)
     output = Path(config.output)
     if output.exists() and any(output.iterdir()) and not config.overwrite:
         raise UserError(f"output folder {output} is not empty; choose a new --output or pass --overwrite")
-    intermediate_runs = resolve_intermediates(config.intermediates, model=config.model,
-                                              allow_pickle=config.allow_pickle, log=log)
     tokenizer = load_tokenizer(config.model, config.revision)
     assembled = build_for_training(config, intermediate_runs)
     task, fmt, model = assembled.task, assembled.fmt, assembled.model

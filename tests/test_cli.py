@@ -97,3 +97,41 @@ def test_unreachable_hub_fails_at_once_without_retries(monkeypatch, tmp_path):
     assert result.exit_code == 2, result.output
     assert "cannot reach the Hugging Face Hub" in result.output and "FacebookAI/xlm-roberta-large" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_make_tiny_model_never_wipes_a_folder(tmp_path):
+    folder = tmp_path / "precious"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep")
+    result = _invoke("make-tiny-model", folder)
+    assert result.exit_code == 2 and "--overwrite" in result.output
+    again = _invoke("make-tiny-model", folder, "--overwrite")
+    assert again.exit_code == 2 and "refusing to replace" in again.output
+    assert (folder / "notes.txt").read_text() == "keep"
+    assert _invoke("make-tiny-model", tmp_path / "t", "--hidden", 10).exit_code == 2
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train-intermediate", "mnli", "--data", "sample", "--report-to", "wandb"], "needs the wandb package"),
+    (["train-multitask", "mnli,mnli", "--data", "sample"], "listed twice"),
+    (["tasks", "--kind", "foo"], "unknown --kind"),
+])
+def test_more_bad_input(args, message, tiny_model_dir, tmp_path):
+    if args[0] != "tasks":
+        args = args + ["--model", str(tiny_model_dir), "--output", str(tmp_path / "o")]
+    result = _invoke(*args)
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert not (tmp_path / "o").exists() and not (tmp_path / ".o.partial").exists()
+
+
+def test_predictions_of_another_task_are_refused(tmp_path):
+    preds = tmp_path / "p.json"
+    preds.write_text(json.dumps({"task": "xnli", "languages": {"en": {"predictions": [0], "references": [0]}}}))
+    result = _invoke("evaluate", "--task", "panx", "--predictions", preds)
+    assert result.exit_code == 2 and "use --task xnli" in result.output
+    preds.write_text(json.dumps({"languages": {"en": {"predictions": [0], "references": [0]}}}))
+    result = _invoke("evaluate", "--task", "panx", "--predictions", preds)
+    assert result.exit_code == 2 and "do not have the form" in result.output
+    (tmp_path / "bin.json").write_bytes(b"\xff\xfe\x00garbage")
+    result = _invoke("evaluate", "--task", "xnli", "--predictions", tmp_path / "bin.json")
+    assert result.exit_code == 2 and "Traceback" not in result.output

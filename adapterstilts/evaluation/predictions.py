@@ -28,6 +28,8 @@ def score_predictions_file(path: str | Path, task_name: str, output: str | Path 
         raise UserError(f"predictions file {path} does not exist")
     try:
         content = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise UserError(f"predictions file {path} is not UTF-8 text; give the JSON that --save-predictions writes") from None
     except json.JSONDecodeError as exc:
         raise UserError(f"predictions file {path} is not valid JSON ({exc.msg} at line {exc.lineno})") from exc
     languages = content.get("languages") if isinstance(content, dict) else None
@@ -35,6 +37,10 @@ def score_predictions_file(path: str | Path, task_name: str, output: str | Path 
         raise UserError(f"predictions file {path} needs {{\"languages\": {{LANG: {{\"predictions\": [...], "
                         "\"references\": [...]}}}} (as `evaluate --save-predictions` writes it)")
     task = get_task(task_name)
+    saved_task = content.get("task")
+    if saved_task and saved_task != task.name:
+        raise UserError(f"predictions file {path} holds {saved_task!r} predictions, not {task.name!r}; "
+                        f"use --task {saved_task}")
     metric = get_metric(task.metric)
     per_language = {}
     for lang, entry in languages.items():
@@ -44,7 +50,11 @@ def score_predictions_file(path: str | Path, task_name: str, output: str | Path 
         if task.metric == "bucc_f1":
             entry = {**entry, "predictions": [tuple(p) for p in entry["predictions"]],
                      "references": [tuple(r) for r in entry["references"]]}
-        per_language[lang] = metric(entry["predictions"], entry["references"], language=lang, **extras)
+        try:
+            per_language[lang] = metric(entry["predictions"], entry["references"], language=lang, **extras)
+        except (TypeError, ValueError, KeyError, IndexError) as exc:
+            raise UserError(f"predictions file {path}, language {lang!r}: the entries do not have the form the "
+                            f"{task.metric} metric takes ({type(exc).__name__}: {exc})") from None
     result = summarise(task, per_language)
     result.update({"task": task.name, "predictions_file": str(path)})
     if output:

@@ -53,10 +53,18 @@ def evaluate_run(ref: str | Path, *, task_name: str | None = None, languages: st
     trained from a local folder, or a local copy of the base)."""
     from adapterstilts.refs import resolve_run
 
+    if batch_size < 1 or (max_examples is not None and max_examples < 1):
+        raise UserError("--batch-size and --max-examples must be at least 1")
+    if output is not None and Path(output).is_dir():
+        raise UserError(f"--output {output} is a directory; give a file name, e.g. {Path(output) / 'results.json'}")
     run = resolve_run(str(ref), allow_pickle=allow_pickle, model=model, log=log)
     options = BackboneOptions(model=model, revision=None) if model else None
     task = get_task(task_name or run.task)
     split = split or task.eval_split
+    task.check_split(split)
+    if save_predictions and task.format == "retrieval":
+        raise UserError("--save-predictions writes the predictions of tasks with a head; retrieval scores "
+                        "(bucc2018, tatoeba) are in --output")
     langs = _languages_present(task, languages, split, data, log)
     if run.method == "full":
         tokenizer = load_tokenizer(str(run.module_dir))

@@ -16,8 +16,12 @@ DEFAULTS = {"config": "seq_bn", "reduction_factor": 16}
 
 
 def _ensure_init(encoder):
+    import logging
+
     import adapters
 
+    # "adapters available but none are activated" fires between loading and activating: not a problem
+    logging.getLogger("adapters.model_mixin").setLevel(logging.ERROR)
     if not hasattr(encoder, "adapters_config"):
         adapters.init(encoder)
     return encoder
