@@ -94,10 +94,12 @@ def _load_local(root: Path, source: Source, hint: str):
 def _load_hub(source: Source):
     import datasets
 
-    fix = (
-        f"connect to the internet, or put the data in a directory as {source.local_dir}/{source.split}.jsonl "
-        f"and pass --data DIR (`adapterstilts export-data` writes it)"
-    )
+    layout = (f"or put the data in a directory as {source.local_dir}/{source.split}.jsonl and pass --data DIR "
+              "(`adapterstilts export-data` run on a machine with internet writes it)")
+    if offline():
+        fix = f"offline mode is on (HF_HUB_OFFLINE / HF_DATASETS_OFFLINE): unset it to download, {layout}"
+    else:
+        fix = f"connect to the internet, {layout}"
     if not offline() and not hub_reachable():
         raise UserError(f"cannot reach the Hugging Face Hub to load {source.describe()}; {fix}")
     try:
@@ -134,7 +136,7 @@ def export_task_data(task: Task, languages: list[str], out_dir: Path, data: str 
     """Write every source of ``task`` (all splits, the given languages) to ``out_dir`` in the local
     layout, so ``--data out_dir`` works offline later. Files are written atomically."""
     written: list[Path] = []
-    seen: set[Source] = set()
+    seen: set[tuple] = set()
     for split in ("train", "validation", "test"):
         for language in languages:
             try:
@@ -142,9 +144,10 @@ def export_task_data(task: Task, languages: list[str], out_dir: Path, data: str 
             except UserError:
                 continue
             for src in sources:
-                if src in seen:
+                key = (src.dataset, src.config, src.split)  # language filters share one file
+                if key in seen:
                     continue
-                seen.add(src)
+                seen.add(key)
                 raw = load_source(task, Source(src.dataset, src.config, src.split), data)
                 target = out_dir / src.local_dir / f"{src.split}.jsonl"
                 target.parent.mkdir(parents=True, exist_ok=True)

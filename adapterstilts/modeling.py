@@ -213,18 +213,31 @@ def _assemble_run_encoder(run: Run, options: BackboneOptions | None) -> nn.Modul
     return method.activate(encoder, inter_names + [run.module_name])
 
 
-def load_run_model(run: Run, options: BackboneOptions | None = None, log=print) -> tuple[TaskModel, Task, Format]:
-    """Rebuild a finished run's model (intermediates + module + head) for evaluation."""
-    from safetensors.torch import load_file
-
+def head_for_task(run: Run, task_name: str | None = None) -> tuple[str, Path]:
+    """(task, head file) of a run: its own head, or for a multi-task run the head of ``task_name``."""
+    heads = run.manifest.get("head", {}).get("files")
+    if heads:  # a multi-task run: one head per task under heads/
+        if task_name not in heads:
+            raise UserError(f"{run.path} is a multi-task run with heads for {', '.join(heads)}; pick one with --task "
+                            "(or a retrieval task: bucc2018, tatoeba)")
+        return task_name, run.path / heads[task_name]
     if not run.head_file.is_file():
         raise UserError(f"{run.path} has no task head ({run.head_file.name}); it can be evaluated on retrieval tasks "
                         "(--task bucc2018 / tatoeba) or used as an --intermediate")
-    task = get_task(run.manifest["task"])
+    return run.manifest["task"], run.head_file
+
+
+def load_run_model(run: Run, options: BackboneOptions | None = None, log=print,
+                   task_name: str | None = None) -> tuple[TaskModel, Task, Format]:
+    """Rebuild a finished run's model (intermediates + module + head) for evaluation."""
+    from safetensors.torch import load_file
+
+    head_task, head_file = head_for_task(run, task_name)
+    task = get_task(head_task)
     fmt = get_format(task.format)
     encoder = load_run_encoder(run, options, log)
     head = _head_for(fmt, task, encoder)
-    head.load_state_dict(load_file(str(run.head_file)))
+    head.load_state_dict(load_file(str(head_file)))
     model = TaskModel(encoder, head, fmt)
     model.eval()
     return model, task, fmt

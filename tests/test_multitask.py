@@ -50,3 +50,16 @@ def test_multitask_refuses_target_tasks(tiny_model_dir, tmp_path):
     base = TrainConfig(task="mnli", output=str(tmp_path / "mt"), model=str(tiny_model_dir), data="sample")
     with pytest.raises(UserError, match="not an intermediate task"):
         train_multitask(MultiTaskConfig(tasks=["mnli", "xnli"], base=base), log=lambda m: None)
+
+
+def test_a_multitask_run_evaluates_each_of_its_tasks(tiny_model_dir, tmp_path):
+    from adapterstilts.evaluation.zero_shot import evaluate_run
+
+    base = TrainConfig(task="mnli", output=str(tmp_path / "mt"), model=str(tiny_model_dir), data="sample",
+                       method="bottleneck", max_steps=2, batch_size=4, seed=0, progress=False)
+    run = train_multitask(MultiTaskConfig(tasks=["mnli", "squad"], base=base), log=lambda m: None)
+    for task, key in (("mnli", "accuracy"), ("squad", "f1")):
+        result = evaluate_run(run.path, task_name=task, split="validation", data="sample", log=lambda m: None)
+        assert 0 <= result["languages"]["en"][key] <= 100
+    with pytest.raises(UserError, match="heads for mnli, squad"):
+        evaluate_run(run.path, data="sample", log=lambda m: None)

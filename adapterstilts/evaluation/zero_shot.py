@@ -59,6 +59,10 @@ def evaluate_run(ref: str | Path, *, task_name: str | None = None, languages: st
         raise UserError(f"--output {output} is a directory; give a file name, e.g. {Path(output) / 'results.json'}")
     run = resolve_run(str(ref), allow_pickle=allow_pickle, model=model, log=log)
     options = BackboneOptions(model=model, revision=None) if model else None
+    if task_name is None and run.manifest.get("head", {}).get("files"):
+        from adapterstilts.modeling import head_for_task
+
+        head_for_task(run, None)  # a multi-task run: says which --task values it can score
     task = get_task(task_name or run.task)
     split = split or task.eval_split
     task.check_split(split)
@@ -147,7 +151,7 @@ def _evaluate_supervised(run: Run, task: Task, tokenizer, langs, *, data, split,
                          all_languages: bool, save_predictions=None, options=None):
     from adapterstilts.modeling import load_run_model
 
-    model, run_task, fmt = load_run_model(run, options, log)
+    model, run_task, fmt = load_run_model(run, options, log, task_name=task.name)
     if run_task.format != task.format or list(run_task.labels) != list(task.labels):
         raise UserError(f"run {run.path} was trained on {run_task.name!r} ({run_task.format}, labels "
                         f"{list(run_task.labels)}), which cannot be scored as {task.name!r}; evaluate it on a task "

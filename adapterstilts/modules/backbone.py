@@ -79,6 +79,10 @@ def _check_local(model: str, revision: str | None = None) -> None:
             raise UserError(f"model folder {model!r} does not exist; pass --model with a Hub id or an existing folder "
                             "(`adapterstilts make-tiny-model DIR` builds an offline one)")
         return
+    if offline() and not model_cached(model, revision=revision):
+        raise UserError(f"{model!r} is not in the local Hugging Face cache and offline mode is on (HF_HUB_OFFLINE): "
+                        "unset it to download, or pass --model DIR with a local copy "
+                        "(`adapterstilts make-tiny-model DIR` builds an offline one)")
     if not offline() and not model_cached(model, revision=revision) and not hub_reachable():
         raise UserError(f"cannot reach the Hugging Face Hub to download {model!r} and it is not in the local cache; "
                         "connect once to cache it, or pass --model DIR with a local copy "
