@@ -31,7 +31,8 @@ from adapterstilts.modules import trainable_parameters
 from adapterstilts.modules.backbone import architecture, load_config, load_tokenizer
 from adapterstilts.runs import MODULE_DIR, TRAIN_LOG, Run, folder_size, library_versions
 from adapterstilts.tasks.base import get_task
-from adapterstilts.training import ModuleTrainer, _hyperparameters, _write_log, finalize_run, partial_dir
+from adapterstilts.training import (ModuleTrainer, _hyperparameters, _use_compact_logs, _write_log, finalize_run,
+                                    partial_dir)
 
 SAMPLINGS = ("proportional", "temperature", "uniform")
 HEADS_DIR = "heads"
@@ -180,6 +181,7 @@ def train_multitask(mt: MultiTaskConfig, *, log=print) -> Run:
     base_trainer.args.label_names = sorted({k for f in formats.values() for k in f.label_keys})
     trainer = _MultiTaskTrainer(model=model, args=base_trainer.args, train_dataset=data,
                                 data_collator=base_trainer.data_collator)
+    _use_compact_logs(trainer)
     started = time.time()
     result = trainer.train()
     _write_log(trainer.state.log_history, work / TRAIN_LOG)

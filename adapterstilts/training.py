@@ -206,7 +206,38 @@ def _make_trainer(config: TrainConfig, model, fmt, tokenizer, features, work: Pa
         dataloader_num_workers=0,
         log_level="warning",
     )
-    return ModuleTrainer(model=model, args=args, train_dataset=features, data_collator=partial(_collate, fmt, tokenizer))
+    trainer = ModuleTrainer(model=model, args=args, train_dataset=features, data_collator=partial(_collate, fmt, tokenizer))
+    _use_compact_logs(trainer)
+    return trainer
+
+
+def format_log(step: int, max_steps: int, logs: dict) -> str:
+    """One readable line per logging step (the full record goes to train_log.jsonl)."""
+    if "train_runtime" in logs:
+        return (f"done: {step} steps in {logs['train_runtime']:.1f}s "
+                f"({logs.get('train_samples_per_second', 0):.1f} examples/s), mean loss {logs.get('train_loss', 0):.4f}")
+    parts = [f"step {step}/{max_steps}"]
+    for key, label, fmt in (("loss", "loss", ".4f"), ("learning_rate", "lr", ".2e"), ("grad_norm", "grad norm", ".3f"),
+                            ("epoch", "epoch", ".2f")):
+        if key in logs:
+            parts.append(f"{label} {logs[key]:{fmt}}")
+    return "  ".join(parts)
+
+
+def _use_compact_logs(trainer) -> None:
+    """The Trainer prints raw dicts; print one line per log instead (nothing when progress is off)."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    class CompactProgress(ProgressCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if state.is_world_process_zero and self.training_bar is not None and logs:
+                self.training_bar.write(format_log(state.global_step, state.max_steps, logs))
+
+    had_progress = any(isinstance(cb, ProgressCallback) for cb in trainer.callback_handler.callbacks)
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    if had_progress:
+        trainer.add_callback(CompactProgress)
 
 
 def _trainable_state(model) -> dict:

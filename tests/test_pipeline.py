@@ -350,3 +350,12 @@ def test_a_composed_run_is_refused_as_an_intermediate(lora_mnli, tiny_model_dir,
     with pytest.raises(UserError, match="pass its modules in order"):
         train(_config(tiny_model_dir, tmp_path / "x", task="xnli", compose="stack", intermediates=[str(stacked.path)]),
               log=_quiet)
+
+
+def test_training_log_lines_are_readable():
+    from adapterstilts.training import format_log
+
+    assert format_log(10, 120, {"loss": 1.09501, "learning_rate": 0.001, "grad_norm": 1.2, "epoch": 0.5}) == (
+        "step 10/120  loss 1.0950  lr 1.00e-03  grad norm 1.200  epoch 0.50")
+    assert format_log(120, 120, {"train_runtime": 9.34, "train_samples_per_second": 102.7, "train_loss": 1.09}) == (
+        "done: 120 steps in 9.3s (102.7 examples/s), mean loss 1.0900")
