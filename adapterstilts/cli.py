@@ -245,6 +245,7 @@ def evaluate_command(
     save_predictions: Annotated[Optional[Path], typer.Option("--save-predictions", help="Also write predictions + references here.")] = None,
     model: Annotated[Optional[str], typer.Option("--model", help="Base model override for RUN; without RUN: a plain backbone (retrieval).")] = None,
     allow_pickle: AllowPickle = False,
+    bf16: Annotated[bool, typer.Option("--bf16", help="bf16 autocast on a GPU (faster; fp32 otherwise).")] = False,
 ) -> None:
     """Zero-shot evaluation on every language of a task: per-language table, average, JSON.
 
@@ -276,7 +277,8 @@ def evaluate_command(
             raise UserError("give a RUN folder to evaluate, or --predictions FILE with --task")
         result = evaluate_run(run, task_name=task, languages=languages, split=split, data=data, batch_size=batch_size,
                               max_examples=max_examples, output=output, layer=layer,
-                              save_predictions=save_predictions, model=model, allow_pickle=allow_pickle, log=lambda m: typer.echo(m, err=True))
+                              save_predictions=save_predictions, model=model, allow_pickle=allow_pickle, bf16=bf16,
+                              log=lambda m: typer.echo(m, err=True))
     typer.echo(format_table(result))
     if output:
         typer.echo(f"wrote {output}", err=True)

@@ -27,10 +27,15 @@ def parse_languages(task: Task, languages: str | list[str]) -> list[str]:
 
 
 @torch.no_grad()
-def predict(model, fmt, features, tokenizer, *, batch_size: int = 64, desc: str = "predict") -> list[np.ndarray]:
-    """Per-feature logits (numpy), in feature order. Batches are sorted by length (less padding)."""
+def predict(model, fmt, features, tokenizer, *, batch_size: int = 64, desc: str = "predict",
+            bf16: bool = False) -> list[np.ndarray]:
+    """Per-feature logits (numpy), in feature order. Batches are sorted by length (less padding);
+    ``bf16`` runs the forward under bf16 autocast on a GPU (about twice as fast on XLM-R Large)."""
+    import contextlib
+
     model.eval()
     device = next(model.parameters()).device
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if bf16 and device.type == "cuda" else contextlib.nullcontext()
     lengths = [len(ids) if not ids or isinstance(ids[0], int) else sum(len(x) for x in ids)
                for ids in features["input_ids"]]
     order = np.argsort(lengths, kind="stable")
@@ -39,7 +44,8 @@ def predict(model, fmt, features, tokenizer, *, batch_size: int = 64, desc: str 
     for idx in progress(batches, desc=desc, total=len(batches)):
         rows = [features[int(i)] for i in idx]
         batch = {k: v.to(device) for k, v in fmt.collate(rows, tokenizer).items() if k not in fmt.label_keys}
-        logits = model(**batch)["logits"].float().cpu().numpy()
+        with autocast:
+            logits = model(**batch)["logits"].float().cpu().numpy()
         for i, row in zip(idx, logits):
             out[int(i)] = row
     return out  # type: ignore[return-value]
@@ -48,7 +54,8 @@ def predict(model, fmt, features, tokenizer, *, batch_size: int = 64, desc: str 
 def evaluate_run(ref: str | Path, *, task_name: str | None = None, languages: str | list[str] = "all",
                  split: str | None = None, data: str = "hub", batch_size: int = 64, max_examples: int | None = None,
                  output: str | Path | None = None, layer: int | None = None, save_predictions: str | Path | None = None,
-                 model: str | None = None, allow_pickle: bool = False, log=print) -> dict[str, Any]:
+                 model: str | None = None, allow_pickle: bool = False, bf16: bool = False,
+                 log=print) -> dict[str, Any]:
     """Evaluate a run (folder or Hub id). ``model`` overrides the recorded base model (e.g. a Hub run
     trained from a local folder, or a local copy of the base)."""
     from adapterstilts.refs import resolve_run
@@ -82,9 +89,10 @@ def evaluate_run(ref: str | Path, *, task_name: str | None = None, languages: st
         per_language, extra = _evaluate_supervised(run, task, tokenizer, langs, data=data, split=split,
                                                    batch_size=batch_size, max_examples=max_examples, log=log,
                                                    all_languages=languages in ("all", ""),
-                                                   save_predictions=save_predictions, options=options)
+                                                   save_predictions=save_predictions, options=options, bf16=bf16)
     result = summarise(task, per_language)
     result.update({"run": str(run.path), "task": task.name, "split": split, "data": data,
+                   "precision": "bf16" if bf16 and torch.cuda.is_available() else "fp32",
                    "seconds": round(time.time() - started, 1), **extra})
     if output:
         write_json_atomic(output, result)
@@ -148,7 +156,7 @@ def summarise(task: Task, per_language: dict[str, dict[str, float]]) -> dict[str
 
 
 def _evaluate_supervised(run: Run, task: Task, tokenizer, langs, *, data, split, batch_size, max_examples, log,
-                         all_languages: bool, save_predictions=None, options=None):
+                         all_languages: bool, save_predictions=None, options=None, bf16: bool = False):
     from adapterstilts.modeling import load_run_model
 
     model, run_task, fmt = load_run_model(run, options, log, task_name=task.name)
@@ -172,7 +180,7 @@ def _evaluate_supervised(run: Run, task: Task, tokenizer, langs, *, data, split,
                 skipped.append(lang)  # the bundled sample covers only some languages
                 continue
             raise
-        logits = predict(model, fmt, features, tokenizer, batch_size=batch_size, desc=f"{task.name}/{lang}")
+        logits = predict(model, fmt, features, tokenizer, batch_size=batch_size, desc=f"{task.name}/{lang}", bf16=bf16)
         predictions, references, extras = fmt.postprocess(examples, features, logits, task)
         per_language[lang] = metric(predictions, references, language=lang, **extras)
         if save_predictions:
