@@ -51,6 +51,7 @@ def test_train_and_evaluate_through_the_cli(tiny_model_dir, tmp_path):
     (["evaluate", "/nonexistent/run"], "not a finished adapterstilts run"),
     (["evaluate", "--task", "xnli", "--predictions", "/nonexistent.json"], "does not exist"),
     (["train-intermediate", "mnli", "--data", "/no/such/dir"], "neither 'sample', 'hub' nor an existing directory"),
+    (["evaluate", "/nonexistent/run", "--data", "/no/such/dir"], "neither 'sample', 'hub' nor an existing directory"),
 ])
 def test_bad_input_gives_one_clear_line(args, message, tiny_model_dir, tmp_path):
     if "--data" in args:

@@ -60,6 +60,8 @@ def evaluate_run(ref: str | Path, *, task_name: str | None = None, languages: st
     trained from a local folder, or a local copy of the base)."""
     from adapterstilts.refs import resolve_run
 
+    if data not in ("sample", "hub") and not Path(data).is_dir():
+        raise UserError(f"--data {data!r} is neither 'sample', 'hub' nor an existing directory")
     if batch_size < 1 or (max_examples is not None and max_examples < 1):
         raise UserError("--batch-size and --max-examples must be at least 1")
     if output is not None and Path(output).is_dir():
