@@ -14,7 +14,7 @@ from torch import nn
 from adapterstilts.errors import UserError
 from adapterstilts.formats.base import Format, get_format
 from adapterstilts.modules import Method, get_method
-from adapterstilts.modules.backbone import BackboneOptions, config_fingerprint, load_config, load_encoder
+from adapterstilts.modules.backbone import BackboneOptions, architecture, config_fingerprint, load_config, load_encoder
 from adapterstilts.modules.lora import TRAINED as LORA_TRAINED
 from adapterstilts.runs import INTERMEDIATES_DIR, MANIFEST, MODULE_DIR, Run, write_json_atomic
 from adapterstilts.tasks.base import Task, get_task
@@ -52,6 +52,7 @@ class Assembled:
     intermediates: list[Run]
     config_hash: str
     intermediate_names: list[str]  # the frozen intermediates' names inside the encoder
+    architecture: dict  # the base model's architecture fields (recorded in the manifest)
 
 
 def module_name_for(method: Method, task: str) -> str:
@@ -135,7 +136,7 @@ def build_for_training(config, intermediate_runs: list[Run], module_name: str | 
             encoder = method.activate(encoder, [name], train=name)
     head = _head_for(fmt, task, encoder)
     model = TaskModel(encoder, head, fmt, quantized=options.quantized)
-    return Assembled(model, task, fmt, method, name, intermediate_runs, config_hash, names)
+    return Assembled(model, task, fmt, method, name, intermediate_runs, config_hash, names, architecture(base_config))
 
 
 def record_intermediates(runs: list[Run], names: list[str], out: Path, *, copy: bool) -> list[dict]:

@@ -28,7 +28,7 @@ from adapterstilts.features import build_features
 from adapterstilts.formats.base import get_format
 from adapterstilts.modeling import build_for_training, save_head
 from adapterstilts.modules import trainable_parameters
-from adapterstilts.modules.backbone import architecture, load_config, load_tokenizer
+from adapterstilts.modules.backbone import load_tokenizer
 from adapterstilts.runs import MODULE_DIR, TRAIN_LOG, Run, folder_size, library_versions
 from adapterstilts.tasks.base import get_task
 from adapterstilts.training import (ModuleTrainer, _hyperparameters, _use_compact_logs, _write_log, finalize_run,
@@ -192,14 +192,13 @@ def train_multitask(mt: MultiTaskConfig, *, log=print) -> Run:
     (work / HEADS_DIR).mkdir()
     for task_name, head in heads.items():
         save_head(head, work / HEADS_DIR / f"{task_name}.safetensors")
-    base_config = load_config(config.model, config.revision)
     manifest = {
         "adapterstilts_version": __version__, "kind": "intermediate", "task": "multitask", "format": "multitask",
         "tasks": mt.tasks, "sampling": {"name": mt.sampling, "temperature": mt.temperature,
                                         "probabilities": probabilities},
         "method": config.method, "compose": "none", "module_name": name, "module_library": assembled.method.library,
         "base_model": {"name": config.model, "revision": config.revision, "config_hash": assembled.config_hash,
-                       "architecture": architecture(base_config)},
+                       "architecture": assembled.architecture},
         "intermediates": [], "seed": config.seed,
         "hyperparameters": _hyperparameters(config, assembled.method.default_lr, config.max_length or 0,
                                             config.doc_stride or 0),

@@ -19,7 +19,7 @@ from adapterstilts.errors import UserError
 from adapterstilts.features import build_features
 from adapterstilts.modeling import build_for_training, record_intermediates, save_head
 from adapterstilts.modules import get_method, trainable_parameters
-from adapterstilts.modules.backbone import architecture, check_quantization_possible, load_config, load_tokenizer
+from adapterstilts.modules.backbone import check_quantization_possible, load_tokenizer
 from adapterstilts.progress import progress_enabled
 from adapterstilts.tasks.base import SELECTION
 from adapterstilts.runs import HEAD_FILE, MANIFEST, MODULE_DIR, TRAIN_LOG, Run, folder_size, library_versions, write_json_atomic
@@ -97,7 +97,6 @@ def train(config: TrainConfig, *, log=print, keep_model: bool = False) -> Run:
     save_head(model.head, work / HEAD_FILE)
     names = assembled.intermediate_names
     entries = record_intermediates(intermediate_runs, names, work, copy=config.compose in ("stack", "fuse", "merge"))
-    base_config = load_config(config.model, config.revision)
     manifest = {
         "adapterstilts_version": __version__,
         "kind": task.kind,
@@ -108,7 +107,7 @@ def train(config: TrainConfig, *, log=print, keep_model: bool = False) -> Run:
         "module_name": assembled.module_name,
         "module_library": assembled.method.library,
         "base_model": {"name": config.model, "revision": config.revision, "config_hash": assembled.config_hash,
-                       "architecture": architecture(base_config)},
+                       "architecture": assembled.architecture},
         "intermediates": entries,
         "merge_weights": config.resolved_merge_weights() if config.compose == "merge" else None,
         "seed": config.seed,

@@ -22,8 +22,10 @@ import gc
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+from adapterstilts.modules.backbone import BackboneOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -39,26 +41,25 @@ TINY = dict(XLMR_LARGE, vocab_size=1000, hidden_size=64, num_hidden_layers=2, nu
 
 @dataclass(frozen=True)
 class Setup:
+    """One row: a training method on a backbone loaded as ``options`` says (the CLI's own options)."""
+
     key: str
     label: str
     method: str
-    bf16: bool = False
-    load_in_8bit: bool = False
-    load_in_4bit: bool = False
-    gradient_checkpointing: bool = False
+    options: BackboneOptions = BackboneOptions(model="")
 
     @property
     def quantized(self) -> bool:
-        return self.load_in_8bit or self.load_in_4bit
+        return self.options.quantized
 
 
 SETUPS = {s.key: s for s in (
     Setup("fp32-full", "fp32 full fine-tune", "full"),
-    Setup("bf16-lora", "bf16 LoRA", "lora", bf16=True),
-    Setup("8bit-lora", "8-bit LoRA (bf16 compute)", "lora", bf16=True, load_in_8bit=True),
-    Setup("4bit-lora", "4-bit NF4 LoRA (bf16 compute)", "lora", bf16=True, load_in_4bit=True),
-    Setup("8bit-lora-gc", "8-bit LoRA + gradient checkpointing", "lora", bf16=True, load_in_8bit=True,
-          gradient_checkpointing=True),
+    Setup("bf16-lora", "bf16 LoRA", "lora", BackboneOptions(model="", bf16=True)),
+    Setup("8bit-lora", "8-bit LoRA (bf16 compute)", "lora", BackboneOptions(model="", bf16=True, load_in_8bit=True)),
+    Setup("4bit-lora", "4-bit NF4 LoRA (bf16 compute)", "lora", BackboneOptions(model="", bf16=True, load_in_4bit=True)),
+    Setup("8bit-lora-gc", "8-bit LoRA + gradient checkpointing", "lora",
+          BackboneOptions(model="", bf16=True, load_in_8bit=True, gradient_checkpointing=True)),
 )}
 DEFAULT_ROWS = "fp32-full,bf16-lora,8bit-lora,4bit-lora,8bit-lora-gc"
 
@@ -115,11 +116,10 @@ def build(setup: Setup, model_dir: Path, device, args):
     from adapterstilts.formats.base import get_format
     from adapterstilts.modeling import TaskModel
     from adapterstilts.modules import get_method, trainable_parameters
-    from adapterstilts.modules.backbone import BackboneOptions, load_encoder
+    from adapterstilts.modules.backbone import load_encoder
     from adapterstilts.tasks.base import get_task
 
-    options = BackboneOptions(model=str(model_dir), load_in_8bit=setup.load_in_8bit, load_in_4bit=setup.load_in_4bit,
-                              bf16=setup.bf16, gradient_checkpointing=setup.gradient_checkpointing)
+    options = replace(setup.options, model=str(model_dir))
     method = get_method(setup.method)
     encoder = load_encoder(options, trainable=setup.method == "full")
     name = "default" if setup.method == "lora" else "bench"
@@ -178,7 +178,7 @@ def run_setup(setup: Setup, model_dir: Path, device, vocab: int, args) -> Result
             if cuda:
                 torch.cuda.synchronize(device)
             start = time.perf_counter()
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=setup.bf16):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=setup.options.bf16):
                 loss = model(**batch)["loss"]
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
