@@ -3,6 +3,7 @@ several commands are declared once below."""
 from __future__ import annotations
 
 import functools
+import logging
 import os
 from pathlib import Path
 from typing import Annotated, Optional
@@ -14,6 +15,9 @@ from adapterstilts.errors import UserError
 # datasets' per-call bars (map / filter / save) drown our own progress; our training and evaluation
 # bars stay. Set HF_DATASETS_DISABLE_PROGRESS_BARS=0 to see them.
 os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+# bitsandbytes' CPU backend warns at import (peft imports it) that an optional kernel could not be
+# fetched from the Hub; it changes nothing we do.
+logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="English intermediate-task training (STILTs) with LoRA / bottleneck modules on XLM-R, "
@@ -36,8 +40,8 @@ MaxTrain = Annotated[Optional[int], typer.Option("--max-train-examples", help="U
 LoraR = Annotated[int, typer.Option("--lora-r", help="LoRA rank.")]
 LoraAlpha = Annotated[int, typer.Option("--lora-alpha", help="LoRA alpha.")]
 Reduction = Annotated[int, typer.Option("--reduction-factor", help="Bottleneck adapter reduction factor.")]
-In8bit = Annotated[bool, typer.Option("--load-in-8bit", help="Load the frozen backbone in 8 bit (GPU, bitsandbytes).")]
-In4bit = Annotated[bool, typer.Option("--load-in-4bit", help="Load the frozen backbone in 4 bit NF4 (GPU).")]
+In8bit = Annotated[bool, typer.Option("--load-in-8bit", help="Load the frozen backbone in 8 bit (bitsandbytes).")]
+In4bit = Annotated[bool, typer.Option("--load-in-4bit", help="Load the frozen backbone in 4 bit NF4 (bitsandbytes).")]
 Bf16 = Annotated[bool, typer.Option("--bf16", help="bf16 mixed precision.")]
 Fp16 = Annotated[bool, typer.Option("--fp16", help="fp16 mixed precision.")]
 GradCkpt = Annotated[bool, typer.Option("--gradient-checkpointing", help="Trade compute for activation memory.")]

@@ -32,6 +32,21 @@ def resolve_intermediates(refs: list[str], *, model: str | None = None, allow_pi
     return [resolve_run(ref, allow_pickle=allow_pickle, model=model, log=log) for ref in refs]
 
 
+def _note_kbit_memory(config: TrainConfig, log) -> None:
+    """k-bit loading shrinks the weights; at XLM-R Large shapes the activations are what decide whether
+    training fits a consumer GPU (docs/benchmarks.md)."""
+    if not config.backbone().quantized:
+        return
+    from adapterstilts.modules.backbone import quantization_device
+
+    if quantization_device() == "cpu":
+        log("note: no CUDA GPU, so the backbone is quantised on the CPU (bitsandbytes' CPU backend): it works, "
+            "slowly; meant for tests and small models")
+    elif not config.gradient_checkpointing:
+        log("note: with a k-bit backbone, activations dominate training memory; on an 8 GB GPU add "
+            "--gradient-checkpointing, or lower --batch-size and raise --grad-accum")
+
+
 def partial_dir(output: Path) -> Path:
     return output.parent / f".{output.name}.partial"
 
@@ -55,6 +70,7 @@ def train(config: TrainConfig, *, log=print, keep_model: bool = False) -> Run:
         raise UserError("nothing to train: the assembled model has no trainable parameter")  # guards a silent no-op
     log(f"{task.name}: {config.method} / compose {config.compose}: trainable parameters {trainable:,} of "
         f"{total:,} ({100 * trainable / total:.2f}%)")
+    _note_kbit_memory(config, log)
 
     max_length = config.max_length or task.max_length
     stride = config.doc_stride or min(task.doc_stride, max_length // 3)  # 384 -> 128; shorter windows scale

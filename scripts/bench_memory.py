@@ -1,24 +1,32 @@
-"""Peak GPU memory and step time of intermediate-task training at XLM-R Large shapes.
+"""Peak memory and step time of intermediate-task training at XLM-R Large shapes.
 
 Builds a randomly initialised XLM-R Large (the real ``xlm-roberta-large`` configuration, written out
 below: nothing is downloaded), saves it to a temporary folder, then for each setup loads it the way
 ``adapterstilts train-intermediate`` does (``modules.backbone.load_encoder`` with the same
-BackboneOptions, so 8/4-bit go through ``from_pretrained`` + ``BitsAndBytesConfig`` +
-``prepare_model_for_kbit_training``), adds the module with ``modules.lora`` / ``modules.full``, a
-classification head, AdamW and gradient clipping, runs a few warm-up steps and then timed steps on
-random tokens, and reports ``torch.cuda.max_memory_allocated`` and the mean step time, with each
-setup's ratio to the fp32 full fine-tune.
+BackboneOptions, so 8/4-bit go through ``from_pretrained`` + ``BitsAndBytesConfig`` + k-bit
+preparation), adds the module with ``modules.lora`` / ``modules.full``, a classification head, AdamW
+and gradient clipping, runs a few warm-up steps and then timed steps on random tokens, and reports the
+peak memory of the training steps (weights, gradients, optimizer state and activations) and the mean
+step time, with each setup's ratio to the fp32 full fine-tune. Every setup runs in its own process.
+
+Memory is ``torch.cuda.max_memory_allocated`` on a GPU. On the CPU it is the process's peak resident
+memory during the steps (Linux VmHWM, reset after loading) less its resident memory before loading:
+the same tensors, held by a different allocator, so a stand-in for GPU figures, not a substitute.
 
     .venv/bin/python scripts/bench_memory.py                       # GPU, XLM-R Large, batch 32 x 256
-    .venv/bin/python scripts/bench_memory.py --batch-size 8 --seq-len 256 --rows 8bit-lora,8bit-lora-gc
+    .venv/bin/python scripts/bench_memory.py --batch-size 8 --rows 8bit-lora,8bit-lora-gc
+    .venv/bin/python scripts/bench_memory.py --device cpu --batch-size 4 --warmup 0 --steps 1
     .venv/bin/python scripts/bench_memory.py --tiny --device cpu   # smoke test: tiny shapes, seconds
 
-Quantised rows need CUDA and bitsandbytes; elsewhere they are skipped with a note. See
-docs/benchmarks.md."""
+Quantised rows need bitsandbytes (``pip install -e '.[quant]'``; on the CPU 0.48 or newer); where it
+cannot quantise they are skipped with a note. See docs/benchmarks.md."""
 from __future__ import annotations
 
 import argparse
 import gc
+import json
+import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -86,6 +94,8 @@ def parse_args(argv=None):
     p.add_argument("--lora-r", type=int, default=8)
     p.add_argument("--lora-alpha", type=int, default=16)
     p.add_argument("--out", type=Path, default=None, help="also write the Markdown table here")
+    p.add_argument("--child", default=None, help=argparse.SUPPRESS)  # one setup, in this process
+    p.add_argument("--model-dir", type=Path, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     small = args.tiny
     args.batch_size = args.batch_size or (4 if small else 32)
@@ -145,26 +155,58 @@ def build(setup: Setup, model_dir: Path, device, args):
     return model, optimizer, trainable
 
 
+class PeakMemory:
+    """Peak memory from ``start()`` on. CUDA: the caching allocator's peak of allocated bytes. CPU:
+    the process's peak resident set (VmHWM, reset by writing 5 to /proc/self/clear_refs) less the
+    resident set measured at construction, before the model was loaded."""
+
+    def __init__(self, device):
+        import torch
+
+        self.cuda = device.type == "cuda"
+        self.device = device
+        gc.collect()
+        if self.cuda:
+            torch.cuda.empty_cache()
+        else:
+            self.baseline = _proc_status_bytes("VmRSS")
+
+    def start(self) -> None:
+        import torch
+
+        if self.cuda:
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+        else:
+            with open("/proc/self/clear_refs", "w") as handle:
+                handle.write("5")
+
+    def peak(self) -> int:
+        import torch
+
+        if self.cuda:
+            return torch.cuda.max_memory_allocated(self.device)
+        return _proc_status_bytes("VmHWM") - self.baseline
+
+
+def _proc_status_bytes(key: str) -> int:
+    with open("/proc/self/status") as handle:
+        return int(re.search(rf"^{key}:\s+(\d+) kB", handle.read(), re.M).group(1)) * 1024
+
+
 def run_setup(setup: Setup, model_dir: Path, device, vocab: int, args) -> Result:
     import torch
 
     from adapterstilts.errors import UserError
 
     cuda = device.type == "cuda"
-    if setup.quantized and not cuda:
-        return Result(setup, note="skipped: 8-bit/4-bit loading needs a CUDA GPU")
-    if cuda:
-        gc.collect()
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats(device)
+    memory = PeakMemory(device)
     try:
         model, optimizer, trainable = build(setup, model_dir, device, args)
-    except UserError as exc:  # e.g. bitsandbytes missing
+    except UserError as exc:  # e.g. bitsandbytes missing, or it cannot quantise here
         return Result(setup, note=f"skipped: {exc}")
     except torch.cuda.OutOfMemoryError:
-        gc.collect()
-        torch.cuda.empty_cache()
-        return Result(setup, torch.cuda.max_memory_allocated(device), note="out of memory while loading")
+        return Result(setup, note="out of memory while loading")
     g = torch.Generator().manual_seed(0)
     batch = {
         "input_ids": torch.randint(5, vocab, (args.batch_size, args.seq_len), generator=g).to(device),
@@ -173,8 +215,11 @@ def run_setup(setup: Setup, model_dir: Path, device, vocab: int, args) -> Result
     }
     params = [p for p in model.parameters() if p.requires_grad]
     times = []
+    memory.start()
     try:
         for step in range(args.warmup + args.steps):
+            if step == args.warmup:  # the steady state: code loaded, optimizer state allocated
+                memory.start()
             if cuda:
                 torch.cuda.synchronize(device)
             start = time.perf_counter()
@@ -188,15 +233,32 @@ def run_setup(setup: Setup, model_dir: Path, device, vocab: int, args) -> Result
                 torch.cuda.synchronize(device)
             if step >= args.warmup:
                 times.append(time.perf_counter() - start)
-        peak = torch.cuda.max_memory_allocated(device) if cuda else None
-        return Result(setup, peak, sum(times) / len(times), trainable)
+        return Result(setup, memory.peak(), sum(times) / len(times), trainable)
     except torch.cuda.OutOfMemoryError:
-        return Result(setup, torch.cuda.max_memory_allocated(device), None, trainable, note="out of memory")
-    finally:
-        del model, optimizer, batch
-        gc.collect()
-        if cuda:
-            torch.cuda.empty_cache()
+        return Result(setup, memory.peak(), None, trainable, note="out of memory")
+
+
+def _import_libraries() -> None:
+    import importlib
+
+    for name in ("transformers", "peft", "adapterstilts.modeling", "adapterstilts.modules.lora",
+                 "adapterstilts.modules.full", "adapterstilts.formats.classification", "bitsandbytes"):
+        try:
+            importlib.import_module(name)
+        except ImportError:  # bitsandbytes is optional: its rows are skipped with a note
+            pass
+
+
+def run_isolated(key: str, model_dir: Path, argv: list[str]) -> Result:
+    """One setup in a fresh process, so no setup inherits another's allocator state."""
+    command = [sys.executable, str(Path(__file__).resolve()), *argv, "--child", key, "--model-dir", str(model_dir)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        reason = (done.stderr.strip().splitlines() or ["no output"])[-1][:160]
+        return Result(SETUPS[key], note=f"failed: {reason}")
+    fields = json.loads(lines[-1])
+    return Result(SETUPS[key], fields["peak_bytes"], fields["step_seconds"], fields["trainable"], fields["note"])
 
 
 def table(results: list[Result]) -> str:
@@ -205,7 +267,7 @@ def table(results: list[Result]) -> str:
     def ratio(value, reference):
         return f"{value / reference:.2f}" if value is not None and reference else "-"
 
-    lines = ["| setup | peak GPU memory (GiB) | memory vs fp32 full | step time (ms) | time vs fp32 full | "
+    lines = ["| setup | peak memory (GiB) | memory vs fp32 full | step time (ms) | time vs fp32 full | "
              "trainable parameters | note |",
              "|---|---|---|---|---|---|---|"]
     for r in results:
@@ -237,17 +299,33 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if device.type == "cuda" and not torch.cuda.is_available():
-        print("error: --device cuda but no CUDA GPU is available; use --device cpu (with --tiny)", file=sys.stderr)
+        print("error: --device cuda but no CUDA GPU is available; use --device cpu", file=sys.stderr)
         return 2
     fields = TINY if args.tiny else XLMR_LARGE
-    gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU (GPU memory is not measured)"
-    print(f"# bench_memory: {'tiny config' if args.tiny else 'XLM-R Large shapes (random weights)'} on {gpu}")
+    if args.child:
+        import logging
+
+        logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+        _import_libraries()  # so that the memory baseline holds the code, and the peak only the run
+        r = run_setup(SETUPS[args.child], args.model_dir, device, fields["vocab_size"], args)
+        print(json.dumps({"peak_bytes": r.peak_bytes, "step_seconds": r.step_seconds, "trainable": r.trainable,
+                          "note": r.note}))
+        return 0
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else \
+        "CPU (peak resident memory, a stand-in for GPU memory)"
+    print(f"# bench_memory: {'tiny config' if args.tiny else 'XLM-R Large shapes (random weights)'} on {where}")
     print(f"batch {args.batch_size} x {args.seq_len} tokens, {args.warmup} warm-up + {args.steps} timed steps, "
           f"LoRA r={args.lora_r} alpha={args.lora_alpha} on query/value, AdamW, grad clip 1.0")
     print(f"versions: {versions()}")
+    child_argv = ["--device", device.type, "--batch-size", str(args.batch_size), "--seq-len", str(args.seq_len),
+                  "--warmup", str(args.warmup), "--steps", str(args.steps), "--lora-r", str(args.lora_r),
+                  "--lora-alpha", str(args.lora_alpha)] + (["--tiny"] if args.tiny else [])
     with tempfile.TemporaryDirectory(prefix="bench-xlmr-") as tmp:
         write_random_model(fields, Path(tmp))
-        results = [run_setup(SETUPS[key], Path(tmp), device, fields["vocab_size"], args) for key in args.rows]
+        results = []
+        for key in args.rows:
+            results.append(run_isolated(key, Path(tmp), child_argv))
+            print(f"  {SETUPS[key].label}: done", file=sys.stderr, flush=True)
     text = table(results)
     print()
     print(text)

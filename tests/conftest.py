@@ -8,6 +8,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("ADAPTERSTILTS_NO_PROGRESS", "1")
 os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
 
+import json  # noqa: E402
 import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -34,3 +35,24 @@ def tiny_tokenizer(tiny_model_dir):
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(tiny_model_dir)
+
+
+@pytest.fixture(scope="session")
+def learnable_mnli_dir(tmp_path_factory):
+    """A local --data DIR in MNLI's schema where the first hypothesis word decides the label."""
+    root = tmp_path_factory.mktemp("learnable")
+    folder = root / "nyu-mll__glue" / "mnli"
+    folder.mkdir(parents=True)
+    cue = {0: "yes", 1: "maybe", 2: "never"}
+    subjects = ["the cat", "a man", "two kids", "the band", "my sister", "the old bus", "a red bird", "our team"]
+    verbs = ["sleeps", "runs home", "plays music", "reads", "sings loudly", "waits outside"]
+    rows = [{"premise": f"{s} {v} today.", "hypothesis": f"{cue[i % 3]} {s} {v}.", "label": i % 3, "idx": i}
+            for i, (s, v) in enumerate((s, v) for s in subjects for v in verbs)]
+    (folder / "train.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return root
+
+
+def logged_losses(run_dir: Path) -> list[float]:
+    """The training losses a run logged, in order."""
+    return [json.loads(line)["loss"] for line in (run_dir / "train_log.jsonl").read_text().splitlines()
+            if '"loss"' in line]

@@ -1,6 +1,10 @@
 """The benchmark scripts keep working (their numbers are recorded in docs/benchmarks.md, not asserted)."""
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
 
 
 def test_bench_speed_prints_its_table(tiny_model_dir, capsys):
@@ -11,3 +15,27 @@ def test_bench_speed_prints_its_table(tiny_model_dir, capsys):
     assert module.main(["--model", str(tiny_model_dir), "--steps", "1", "--batch-size", "4"]) == 0
     table = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
     assert len(table) == 4 and all(line.rstrip().endswith("x |") for line in table[1:])
+
+
+def test_bench_memory_tiny_measures_every_row_on_cpu():
+    from adapterstilts.errors import UserError
+    from adapterstilts.modules.backbone import BackboneOptions, check_quantization_possible
+
+    try:
+        check_quantization_possible(BackboneOptions(load_in_8bit=True))
+        can_quantise = True
+    except UserError:
+        can_quantise = False
+    command = [sys.executable, str(ROOT / "scripts" / "bench_memory.py"), "--tiny", "--device", "cpu",
+               "--rows", "fp32-full,8bit-lora", "--warmup", "1", "--steps", "1"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=180, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
+            for line in result.stdout.splitlines() if line.startswith("| ") and not line.startswith("| setup")}
+    full, eight = rows["fp32 full fine-tune"], rows["8-bit LoRA (bf16 compute)"]
+    assert float(full[0]) > 0 and full[1] == "1.00" and float(full[2]) > 0
+    if can_quantise:  # measured, with fewer trainable parameters than the full fine-tune
+        assert float(eight[0]) > 0 and float(eight[2]) > 0
+        assert int(eight[4].replace(",", "")) < int(full[4].replace(",", ""))
+    else:
+        assert eight[0] == "-" and "skipped" in eight[5]

@@ -5,8 +5,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -18,7 +16,6 @@ from adapterstilts.errors import UserError
 from adapterstilts.training import train
 
 TOKEN = "hf_" + "TestTokenNeverUploaded1234567890"
-ROOT = Path(__file__).resolve().parents[1]
 
 
 # ---- helpers ---------------------------------------------------------------------------------------
@@ -506,16 +503,3 @@ def test_other_peft_types_are_refused(plain_peft, tmp_path):
     (folder / "adapter_config.json").write_text(json.dumps(cfg))
     with pytest.raises(UserError, match="IA3"):
         resolve_run(folder)
-
-
-# ---- benchmark script --------------------------------------------------------------------------------
-def test_bench_memory_tiny_runs_on_cpu():
-    command = [sys.executable, str(ROOT / "scripts" / "bench_memory.py"), "--tiny", "--device", "cpu",
-               "--rows", "fp32-full,bf16-lora,8bit-lora", "--steps", "1"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=ROOT)
-    assert result.returncode == 0, result.stderr[-2000:]
-    table = [line for line in result.stdout.splitlines() if line.startswith("|")]
-    assert table[0].startswith("| setup") and len(table) >= 4
-    assert any("fp32 full" in line and "1.00" in line for line in table)
-    assert any("bf16 LoRA" in line for line in table)
-    assert "skipped" in result.stdout and "8-bit" in result.stdout  # quantised rows need CUDA

@@ -14,6 +14,7 @@ from adapterstilts.modeling import load_run_model
 from adapterstilts.runs import Run
 from adapterstilts.tasks import get_task
 from adapterstilts.training import train
+from conftest import logged_losses
 
 PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".pkl", ".pickle"}
 
@@ -185,20 +186,10 @@ def test_same_seed_same_results(tiny_model_dir, tmp_path):
     assert results[0] == results[2] and results[1] == results[3]
 
 
-def test_loss_falls_on_learnable_toy(tiny_model_dir, tmp_path):
-    """A local --data DIR in MNLI's schema where the first hypothesis word decides the label."""
-    folder = tmp_path / "data" / "nyu-mll__glue" / "mnli"
-    folder.mkdir(parents=True)
-    cue = {0: "yes", 1: "maybe", 2: "never"}
-    subjects = ["the cat", "a man", "two kids", "the band", "my sister", "the old bus", "a red bird", "our team"]
-    verbs = ["sleeps", "runs home", "plays music", "reads", "sings loudly", "waits outside"]
-    rows = [{"premise": f"{s} {v} today.", "hypothesis": f"{cue[i % 3]} {s} {v}.", "label": i % 3, "idx": i}
-            for i, (s, v) in enumerate((s, v) for s in subjects for v in verbs)]
-    (folder / "train.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    run = train(_config(tiny_model_dir, tmp_path / "toy", data=str(tmp_path / "data"), max_steps=80, batch_size=16,
+def test_loss_falls_on_learnable_toy(tiny_model_dir, learnable_mnli_dir, tmp_path):
+    run = train(_config(tiny_model_dir, tmp_path / "toy", data=str(learnable_mnli_dir), max_steps=80, batch_size=16,
                         method="lora", lr=1e-2, logging_steps=10), log=_quiet)
-    losses = [json.loads(line)["loss"] for line in (run.path / "train_log.jsonl").read_text().splitlines()
-              if '"loss"' in line]
+    losses = logged_losses(run.path)
     assert losses[0] > 1.0 and losses[-1] < 0.3 * losses[0], losses
 
 

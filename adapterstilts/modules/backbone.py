@@ -50,21 +50,50 @@ def architecture(config) -> dict:
     return {k: getattr(config, k, None) for k in ARCHITECTURE_KEYS}
 
 
+def quantization_device() -> str:
+    """Where a k-bit backbone lives: the GPU when there is one, else the CPU (bitsandbytes >= 0.48)."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def check_quantization_possible(options: BackboneOptions) -> None:
-    """Fail before any work when k-bit loading cannot work on this machine."""
+    """Fail before any work when k-bit loading cannot work on this machine.
+
+    bitsandbytes quantises on CUDA GPUs and, from 0.48 on, on the CPU too (slowly: meant for tests and
+    small models). Rather than guessing from version numbers, quantise a tiny tensor on the device the
+    backbone would use, the way loading will."""
     if not options.quantized:
         return
     flag = "--load-in-8bit" if options.load_in_8bit else "--load-in-4bit"
-    import torch
-
-    if not torch.cuda.is_available():
-        raise UserError(f"{flag} needs a CUDA GPU (bitsandbytes quantises on the GPU) and none is available; "
-                        "drop the flag to train in full precision on this machine")
     try:
         import bitsandbytes  # noqa: F401
     except Exception as exc:  # ImportError, or a broken CUDA setup inside bitsandbytes
         raise UserError(f"{flag} needs bitsandbytes, which could not be imported ({type(exc).__name__}); "
                         "install it with `pip install 'adapterstilts[quant]'`") from exc
+    device = quantization_device()
+    problem = _quantization_probe(options.load_in_8bit, device)
+    if problem:
+        raise UserError(f"{flag}: bitsandbytes cannot quantise on this machine's {device.upper()} ({problem}); "
+                        "use a CUDA GPU, upgrade bitsandbytes (`pip install 'adapterstilts[quant]'`), "
+                        "or drop the flag to train in full precision")
+
+
+def _quantization_probe(eight_bit: bool, device: str) -> str | None:
+    """None when bitsandbytes quantises a small matrix on ``device``, else a short reason."""
+    import torch
+
+    try:
+        import bitsandbytes.functional as bnbf
+
+        sample = torch.randn(64, 64, device=device, dtype=torch.float16 if device == "cuda" else torch.float32)
+        if eight_bit:
+            bnbf.int8_vectorwise_quant(sample)
+        else:
+            bnbf.quantize_4bit(sample, quant_type="nf4")
+    except Exception as exc:  # any backend failure means loading would fail the same way
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}" if str(exc) else type(exc).__name__
+    return None
 
 
 def _check_local(model: str, revision: str | None = None) -> None:
@@ -133,22 +162,44 @@ def load_encoder(options: BackboneOptions, *, path: str | None = None, trainable
             bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=compute, bnb_4bit_use_double_quant=True,
         )
         # each process of a multi-GPU launch loads onto its own GPU (LOCAL_RANK is set by accelerate / torchrun)
-        kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", torch.cuda.current_device()))}
+        if quantization_device() == "cuda":
+            kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", torch.cuda.current_device()))}
+        else:
+            kwargs["device_map"] = {"": "cpu"}
     try:
         encoder = AutoModel.from_pretrained(source, **kwargs)
     except (OSError, ValueError) as exc:
         raise UserError(f"cannot load model {source!r} ({str(exc).splitlines()[0][:160]}); pass --model DIR with a "
                         "local model folder") from exc
     if options.quantized:
-        from peft import prepare_model_for_kbit_training
-
-        encoder = prepare_model_for_kbit_training(
-            encoder, use_gradient_checkpointing=options.gradient_checkpointing,
-            gradient_checkpointing_kwargs={"use_reentrant": False},
-        )
+        encoder = _prepare_kbit(encoder, options)
     elif options.gradient_checkpointing:
         encoder.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         encoder.enable_input_require_grads()
     for p in encoder.parameters():
         p.requires_grad = trainable
+    return encoder
+
+
+def _prepare_kbit(encoder, options: BackboneOptions):
+    """peft's k-bit training preparation (freeze, layer norms and biases in fp32, input gradients for
+    checkpointing), with two changes that matter for memory at XLM-R Large shapes:
+
+    - gradient checkpointing is the reentrant kind: bitsandbytes' 8-bit matmul keeps its input on the
+      autograd context rather than saving it for backward, so non-reentrant checkpointing (which
+      works through saved-tensor hooks) frees nothing there; the reentrant kind runs the forward
+      without a graph, so those inputs go (docs/benchmarks.md: 12.4 -> see table at batch 32 x 256);
+    - the word embeddings stay in the 16 bits bitsandbytes loaded them in: peft upcasts them to fp32,
+      which for XLM-R's 250k x 1024 matrix adds 0.5 GB and gains nothing (the frozen lookup holds only
+      16-bit values; its sum with the fp32 position embeddings is fp32 again)."""
+    from peft import prepare_model_for_kbit_training
+
+    embeddings = encoder.get_input_embeddings()
+    loaded_dtype = embeddings.weight.dtype
+    encoder = prepare_model_for_kbit_training(
+        encoder, use_gradient_checkpointing=options.gradient_checkpointing,
+        gradient_checkpointing_kwargs={"use_reentrant": True},
+    )
+    if embeddings.weight.dtype != loaded_dtype:
+        embeddings.weight.data = embeddings.weight.data.to(loaded_dtype)
     return encoder
