@@ -188,7 +188,8 @@ def _prepare_kbit(encoder, options: BackboneOptions):
     - gradient checkpointing is the reentrant kind: bitsandbytes' 8-bit matmul keeps its input on the
       autograd context rather than saving it for backward, so non-reentrant checkpointing (which
       works through saved-tensor hooks) frees nothing there; the reentrant kind runs the forward
-      without a graph, so those inputs go (docs/benchmarks.md: 12.4 -> see table at batch 32 x 256);
+      without a graph, so those inputs go (8-bit LoRA at batch 32 x 256, CPU stand-in: 12.4 -> 4.6 GiB;
+      docs/benchmarks.md);
     - the word embeddings stay in the 16 bits bitsandbytes loaded them in: peft upcasts them to fp32,
       which for XLM-R's 250k x 1024 matrix adds 0.5 GB and gains nothing (the frozen lookup holds only
       16-bit values; its sum with the fp32 position embeddings is fp32 again)."""
