@@ -215,7 +215,6 @@ def run_setup(setup: Setup, model_dir: Path, device, vocab: int, args) -> Result
     }
     params = [p for p in model.parameters() if p.requires_grad]
     times = []
-    memory.start()
     try:
         for step in range(args.warmup + args.steps):
             if step == args.warmup:  # the steady state: code loaded, optimizer state allocated

@@ -56,3 +56,17 @@ def logged_losses(run_dir: Path) -> list[float]:
     """The training losses a run logged, in order."""
     return [json.loads(line)["loss"] for line in (run_dir / "train_log.jsonl").read_text().splitlines()
             if '"loss"' in line]
+
+
+def small_train_config(tiny_model_dir, out, task="mnli", **kw):
+    """A few-step training run on the tiny model and bundled sample data (overrides in ``kw``)."""
+    from adapterstilts.config import TrainConfig
+
+    base = dict(task=task, output=str(out), model=str(tiny_model_dir), data="sample", max_steps=3, batch_size=4,
+                lr=1e-3, seed=0, progress=False, logging_steps=1)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def quiet(_msg):
+    """A log function that prints nothing."""

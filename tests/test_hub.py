@@ -469,14 +469,19 @@ def test_plain_adapters_bottleneck_is_recognised(tiny_model_dir, tmp_path):
     assert any("bottleneck" in a for a in run.assumptions)
 
 
+def _copy_with_config(adapter: Path, folder: Path, **changes) -> Path:
+    """A copy of a peft adapter folder with fields of its adapter_config.json changed."""
+    shutil.copytree(adapter, folder)
+    cfg = json.loads((folder / "adapter_config.json").read_text())
+    cfg.update(changes)
+    (folder / "adapter_config.json").write_text(json.dumps(cfg))
+    return folder
+
+
 def test_unknown_base_model_needs_a_model(plain_peft, tmp_path, tiny_model_dir):
     from adapterstilts.refs import resolve_run
 
-    folder = tmp_path / "anon"
-    shutil.copytree(plain_peft, folder)
-    cfg = json.loads((folder / "adapter_config.json").read_text())
-    cfg["base_model_name_or_path"] = "/somewhere/else/xlmr"
-    (folder / "adapter_config.json").write_text(json.dumps(cfg))
+    folder = _copy_with_config(plain_peft, tmp_path / "anon", base_model_name_or_path="/somewhere/else/xlmr")
     with pytest.raises(UserError, match="cannot tell which base model"):
         resolve_run(folder)
     run = resolve_run(folder, model=str(tiny_model_dir), log=lambda m: None)
@@ -496,10 +501,6 @@ def test_plain_peft_adapter_from_the_hub_cache(plain_peft):
 def test_other_peft_types_are_refused(plain_peft, tmp_path):
     from adapterstilts.refs import resolve_run
 
-    folder = tmp_path / "ia3"
-    shutil.copytree(plain_peft, folder)
-    cfg = json.loads((folder / "adapter_config.json").read_text())
-    cfg["peft_type"] = "IA3"
-    (folder / "adapter_config.json").write_text(json.dumps(cfg))
+    folder = _copy_with_config(plain_peft, tmp_path / "ia3", peft_type="IA3")
     with pytest.raises(UserError, match="IA3"):
         resolve_run(folder)

@@ -5,7 +5,6 @@ import json
 import pytest
 import torch
 
-from adapterstilts.config import TrainConfig
 from adapterstilts.errors import UserError
 from adapterstilts.evaluation.zero_shot import evaluate_run
 from adapterstilts.modeling import load_run_model
@@ -13,6 +12,8 @@ from adapterstilts.modules.backbone import BackboneOptions, check_quantization_p
 from adapterstilts.runs import Run
 from adapterstilts.training import train
 from conftest import logged_losses
+from conftest import quiet as _quiet
+from conftest import small_train_config as _config
 
 
 def _can_quantise() -> bool:
@@ -25,17 +26,6 @@ def _can_quantise() -> bool:
 
 
 pytestmark = pytest.mark.skipif(not _can_quantise(), reason="bitsandbytes cannot quantise on this machine")
-
-
-def _config(tiny_model_dir, out, **kw):
-    base = dict(task="mnli", output=str(out), model=str(tiny_model_dir), data="sample", method="lora", max_steps=3,
-                batch_size=4, lr=1e-3, seed=0, progress=False, logging_steps=1)
-    base.update(kw)
-    return TrainConfig(**base)
-
-
-def _quiet(_msg):
-    pass
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from adapterstilts.config import TrainConfig
 from adapterstilts.errors import UserError
 from adapterstilts.evaluation.zero_shot import evaluate_run
 from adapterstilts.formats import get_format
@@ -15,19 +14,10 @@ from adapterstilts.runs import Run
 from adapterstilts.tasks import get_task
 from adapterstilts.training import train
 from conftest import logged_losses
+from conftest import quiet as _quiet
+from conftest import small_train_config as _config
 
 PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".pkl", ".pickle"}
-
-
-def _config(tiny_model_dir, out, task="mnli", **kw):
-    base = dict(task=task, output=str(out), model=str(tiny_model_dir), data="sample", max_steps=3, batch_size=4,
-                lr=1e-3, seed=0, progress=False, logging_steps=1)
-    base.update(kw)
-    return TrainConfig(**base)
-
-
-def _quiet(_msg):
-    pass
 
 
 def _batch(tokenizer, task_name="xnli", n=6):
