@@ -16,7 +16,7 @@ from adapterstilts.config import TrainConfig
 def run_quickstart(output: Path, *, steps: int = 120, overwrite: bool = False, log=print) -> dict:
     from adapterstilts.evaluation.zero_shot import evaluate_run, format_table
     from adapterstilts.tiny_model import make_tiny_model
-    from adapterstilts.training import train
+    from adapterstilts.training.pipeline import train
 
     from adapterstilts.errors import UserError
 

@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from adapterstilts.modules.backbone import BackboneOptions
+from adapterstilts.model.backbone import BackboneOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -124,9 +124,9 @@ def build(setup: Setup, model_dir: Path, device, args):
     import torch
 
     from adapterstilts.formats.base import get_format
-    from adapterstilts.modeling import TaskModel
-    from adapterstilts.modules import get_method, trainable_parameters
-    from adapterstilts.modules.backbone import load_encoder
+    from adapterstilts.model.assemble import TaskModel
+    from adapterstilts.methods import get_method, trainable_parameters
+    from adapterstilts.model.backbone import load_encoder
     from adapterstilts.tasks.base import get_task
 
     options = replace(setup.options, model=str(model_dir))
@@ -240,8 +240,8 @@ def run_setup(setup: Setup, model_dir: Path, device, vocab: int, args) -> Result
 def _import_libraries() -> None:
     import importlib
 
-    for name in ("transformers", "peft", "adapterstilts.modeling", "adapterstilts.modules.lora",
-                 "adapterstilts.modules.full", "adapterstilts.formats.classification", "bitsandbytes"):
+    for name in ("transformers", "peft", "adapterstilts.model.assemble", "adapterstilts.methods.lora",
+                 "adapterstilts.methods.full", "adapterstilts.formats.classification", "bitsandbytes"):
         try:
             importlib.import_module(name)
         except ImportError:  # bitsandbytes is optional: its rows are skipped with a note

@@ -47,10 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from adapterstilts.evaluation.zero_shot import predict
-    from adapterstilts.features import build_features
+    from adapterstilts.data.features import build_features
     from adapterstilts.formats import get_format
-    from adapterstilts.modules.backbone import BackboneOptions, load_encoder, load_tokenizer
-    from adapterstilts.modeling import TaskModel
+    from adapterstilts.model.backbone import BackboneOptions, load_encoder, load_tokenizer
+    from adapterstilts.model.assemble import TaskModel
     from adapterstilts.tasks import get_task
 
     work = Path(tempfile.mkdtemp(prefix="bench-speed-"))

@@ -6,7 +6,7 @@ from adapterstilts.config import TrainConfig
 from adapterstilts.evaluation.zero_shot import evaluate_run
 from adapterstilts.metrics.base import get_metric
 from adapterstilts.tasks import TASKS
-from adapterstilts.training import train
+from adapterstilts.training.pipeline import train
 
 TRAINABLE = [name for name, cls in TASKS.items() if cls.format != "retrieval"]
 RETRIEVAL = [name for name, cls in TASKS.items() if cls.format == "retrieval"]

@@ -19,7 +19,7 @@ def test_bench_speed_prints_its_table(tiny_model_dir, capsys):
 
 def test_bench_memory_tiny_measures_every_row_on_cpu():
     from adapterstilts.errors import UserError
-    from adapterstilts.modules.backbone import BackboneOptions, check_quantization_possible
+    from adapterstilts.model.backbone import BackboneOptions, check_quantization_possible
 
     try:
         check_quantization_possible(BackboneOptions(load_in_8bit=True))

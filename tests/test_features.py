@@ -1,5 +1,5 @@
 """Feature cache: tokenised once, reused, and never stale."""
-from adapterstilts.features import build_features, cache_root
+from adapterstilts.data.features import build_features, cache_root
 from adapterstilts.formats import get_format
 from adapterstilts.tasks import get_task
 

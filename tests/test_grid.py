@@ -12,11 +12,11 @@ import pytest
 import yaml
 
 from adapterstilts.errors import UserError
-from adapterstilts.grid import (INTERMEDIATE_TRAINERS, cell_status, describe, expand, intermediate_config,
+from adapterstilts.experiments.plan import (INTERMEDIATE_TRAINERS, cell_status, describe, expand, intermediate_config,
                                 intermediate_trainer, register_intermediate_trainer, target_config)
-from adapterstilts.grid_run import ExecutorOptions, ensure_intermediate, run_grid
-from adapterstilts.recipes import load_recipe
-from adapterstilts.results_store import ResultsStore
+from adapterstilts.experiments.executors import ExecutorOptions, ensure_intermediate, run_grid
+from adapterstilts.experiments.recipe import load_recipe
+from adapterstilts.experiments.store import ResultsStore
 from adapterstilts.runs import MANIFEST, Run
 
 FAST = {"lr": 1e-3, "max_steps": 2, "batch_size": 4, "grad_accum": 1, "logging_steps": 1}
@@ -85,8 +85,8 @@ def test_training_settings_and_report_to_reach_the_train_config(tmp_path):
 
 def test_multitask_is_a_registry_lookup(tmp_path, monkeypatch):
     recipe = load_recipe(_recipe(tmp_path, "tiny", intermediates=["mnli", "multitask"], multitask_tasks=["mnli", "qqp"]))
-    # the real multi-task trainer registers itself (adapterstilts.multitask is a grid plugin module)
-    from adapterstilts.multitask import train_multitask  # noqa: F401
+    # the real multi-task trainer registers itself (adapterstilts.training.multitask is a grid plugin module)
+    from adapterstilts.training.multitask import train_multitask  # noqa: F401
 
     assert "multitask" in INTERMEDIATE_TRAINERS
     calls = []
@@ -111,7 +111,7 @@ def test_multitask_is_a_registry_lookup(tmp_path, monkeypatch):
 
 
 def test_intermediate_trained_once_and_reused_by_every_target(tmp_path, tiny_model_dir, monkeypatch):
-    import adapterstilts.training as training
+    import adapterstilts.training.pipeline as training
 
     trained = []
     real_train = training.train
@@ -211,7 +211,7 @@ def test_submitit_executor_path_runs_a_cell(tmp_path, tiny_model_dir):
 
 def test_slurm_without_slurm_is_a_clear_error(tmp_path, monkeypatch):
     pytest.importorskip("submitit")
-    import adapterstilts.grid_run as grid_run
+    import adapterstilts.experiments.executors as grid_run
 
     monkeypatch.setattr(grid_run.shutil, "which", lambda name: None)
     plan = expand(load_recipe(_recipe(tmp_path, "tiny")))

@@ -13,7 +13,7 @@ import torch
 
 from adapterstilts.config import TrainConfig
 from adapterstilts.errors import UserError
-from adapterstilts.training import train
+from adapterstilts.training.pipeline import train
 
 TOKEN = "hf_" + "TestTokenNeverUploaded1234567890"
 
@@ -80,7 +80,7 @@ class FakeHub:
 
 
 def logits_of(run, tokenizer, model=None):
-    from adapterstilts.modeling import load_run_model
+    from adapterstilts.model.assemble import load_run_model
 
     model = model or load_run_model(run)[0]
     enc = tokenizer(["the cat sat on the mat", "a dog runs"], ["a cat sits", "nothing moves"], padding=True,
@@ -118,7 +118,7 @@ def lora_run(tiny_model_dir, tmp_path_factory):
 @pytest.fixture(scope="module")
 def pushed(lora_run, tiny_on_hub, tmp_path_factory):
     """lora_run pushed to user/mnli-lora (main) and to branch v1, with HF_TOKEN set; then cached."""
-    from adapterstilts.hub import push_run
+    from adapterstilts.runs.hub import push_run
 
     mp = pytest.MonkeyPatch()
     try:
@@ -183,7 +183,7 @@ def test_model_card_content(pushed, lora_run):
 
 
 def test_push_without_base_model_replaces_the_local_path(lora_run, tmp_path, monkeypatch, tiny_model_dir):
-    from adapterstilts.hub import push_run
+    from adapterstilts.runs.hub import push_run
 
     hub = FakeHub(tmp_path).install(monkeypatch)
     logs = []
@@ -197,7 +197,7 @@ def test_push_without_base_model_replaces_the_local_path(lora_run, tmp_path, mon
 
 
 def test_push_refuses_a_token_found_in_the_run(lora_run, tmp_path, monkeypatch):
-    from adapterstilts.hub import push_run
+    from adapterstilts.runs.hub import push_run
 
     run_dir = tmp_path / "run"
     shutil.copytree(lora_run.path, run_dir)
@@ -213,14 +213,14 @@ def test_push_refuses_a_token_found_in_the_run(lora_run, tmp_path, monkeypatch):
 
 
 def test_push_offline_is_a_one_line_error(lora_run):
-    from adapterstilts.hub import push_run
+    from adapterstilts.runs.hub import push_run
 
     with pytest.raises(UserError, match="HF_HUB_OFFLINE"):
         push_run(lora_run.path, "user/x", log=lambda m: None)  # real HfApi: refused before any request
 
 
 def test_push_refuses_a_wrong_base_model(lora_run, tmp_path, monkeypatch, other_base):
-    from adapterstilts.hub import push_run
+    from adapterstilts.runs.hub import push_run
 
     FakeHub(tmp_path).install(monkeypatch)
     put_in_cache("user/other-base", other_base)
@@ -230,7 +230,7 @@ def test_push_refuses_a_wrong_base_model(lora_run, tmp_path, monkeypatch, other_
 
 # ---- load back by repo id ---------------------------------------------------------------------------
 def test_resolve_by_repo_id_offline_gives_identical_logits(pushed, lora_run, tiny_tokenizer):
-    from adapterstilts.refs import HubRun, resolve_run
+    from adapterstilts.runs.refs import HubRun, resolve_run
 
     local = logits_of(lora_run, tiny_tokenizer)
     for ref, commit in (("user/mnli-lora", pushed.commit), (f"user/mnli-lora@{pushed.commit}", pushed.commit),
@@ -265,7 +265,7 @@ def test_stack_on_a_hub_module_equals_stack_on_the_local_run(pushed, stacked, ti
 
 
 def test_push_of_a_stacked_run_hides_local_intermediate_sources(stacked, lora_run, tmp_path):
-    from adapterstilts.hub import stage_run
+    from adapterstilts.runs.hub import stage_run
 
     local_source = stacked.via_dir.manifest["intermediates"][0]["source"]
     assert local_source == str(lora_run.path)  # what training recorded
@@ -297,8 +297,8 @@ def hidden(encoder, tokenizer):
 def assert_card_code_rebuilds(run, repo_id, tmp_path, tokenizer, tiny_model_dir):
     from transformers import AutoModel
 
-    from adapterstilts.hub import stage_run
-    from adapterstilts.modeling import load_run_model
+    from adapterstilts.runs.hub import stage_run
+    from adapterstilts.model.assemble import load_run_model
 
     stage_run(run, tmp_path / "staged", repo_id, base_model="user/tiny-xlmr", log=lambda m: None)
     put_in_cache(repo_id, tmp_path / "staged")
@@ -319,7 +319,7 @@ def test_card_instructions_rebuild_the_encoder_with_plain_adapters(tiny_model_di
 
 
 def test_pushed_card_instructions_run_with_plain_peft(pushed, lora_run, tiny_tokenizer):
-    from adapterstilts.modeling import load_run_model
+    from adapterstilts.model.assemble import load_run_model
 
     model = card_model("user/mnli-lora", pushed.folder)
     assert torch.allclose(hidden(model, tiny_tokenizer), hidden(load_run_model(lora_run)[0].encoder, tiny_tokenizer),
@@ -327,7 +327,7 @@ def test_pushed_card_instructions_run_with_plain_peft(pushed, lora_run, tiny_tok
 
 
 def test_not_in_cache_offline_is_a_one_line_error():
-    from adapterstilts.refs import resolve_run
+    from adapterstilts.runs.refs import resolve_run
 
     with pytest.raises(UserError) as err:
         resolve_run("user/never-pushed@dev")
@@ -370,7 +370,7 @@ def plain_peft(tiny_model_dir, tmp_path_factory):
 def test_pickle_weights_refused_unless_allowed(plain_peft, tmp_path, monkeypatch):
     from safetensors.torch import load_file
 
-    from adapterstilts.refs import ExternalRun, resolve_run
+    from adapterstilts.runs.refs import ExternalRun, resolve_run
 
     folder = tmp_path / "pickled"
     folder.mkdir()
@@ -407,9 +407,9 @@ def test_base_model_mismatch_refused(pushed, other_base, tiny_model_dir, tmp_pat
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModel
 
-    from adapterstilts.modeling import load_run_model
-    from adapterstilts.modules.backbone import BackboneOptions
-    from adapterstilts.refs import resolve_run
+    from adapterstilts.model.assemble import load_run_model
+    from adapterstilts.model.backbone import BackboneOptions
+    from adapterstilts.runs.refs import resolve_run
 
     lora = get_peft_model(AutoModel.from_pretrained(other_base, add_pooling_layer=False),
                           LoraConfig(r=2, target_modules=["query"]))
@@ -425,11 +425,11 @@ def test_base_model_mismatch_refused(pushed, other_base, tiny_model_dir, tmp_pat
 def test_plain_peft_adapter_is_an_intermediate(plain_peft, tiny_model_dir, tmp_path, caplog, tiny_tokenizer):
     from safetensors.torch import load_file
 
-    from adapterstilts.modeling import load_run_model
-    from adapterstilts.modules.backbone import config_fingerprint, load_config
-    from adapterstilts.refs import ExternalRun, resolve_run
+    from adapterstilts.model.assemble import load_run_model
+    from adapterstilts.model.backbone import config_fingerprint, load_config
+    from adapterstilts.runs.refs import ExternalRun, resolve_run
 
-    with caplog.at_level("WARNING", logger="adapterstilts.refs"):
+    with caplog.at_level("WARNING", logger="adapterstilts.runs.refs"):
         run = resolve_run(plain_peft)
     assert isinstance(run, ExternalRun) and run.module_dir == plain_peft
     assert (run.method, run.task, run.base_model) == ("lora", "external", str(tiny_model_dir))
@@ -456,8 +456,8 @@ def test_plain_adapters_bottleneck_is_recognised(tiny_model_dir, tmp_path):
     import adapters
     from transformers import AutoModel
 
-    from adapterstilts.modules.backbone import config_fingerprint, load_config
-    from adapterstilts.refs import resolve_run
+    from adapterstilts.model.backbone import config_fingerprint, load_config
+    from adapterstilts.runs.refs import resolve_run
 
     model = AutoModel.from_pretrained(tiny_model_dir, add_pooling_layer=False)
     adapters.init(model)
@@ -479,7 +479,7 @@ def _copy_with_config(adapter: Path, folder: Path, **changes) -> Path:
 
 
 def test_unknown_base_model_needs_a_model(plain_peft, tmp_path, tiny_model_dir):
-    from adapterstilts.refs import resolve_run
+    from adapterstilts.runs.refs import resolve_run
 
     folder = _copy_with_config(plain_peft, tmp_path / "anon", base_model_name_or_path="/somewhere/else/xlmr")
     with pytest.raises(UserError, match="cannot tell which base model"):
@@ -489,7 +489,7 @@ def test_unknown_base_model_needs_a_model(plain_peft, tmp_path, tiny_model_dir):
 
 
 def test_plain_peft_adapter_from_the_hub_cache(plain_peft):
-    from adapterstilts.refs import ExternalRun, resolve_run
+    from adapterstilts.runs.refs import ExternalRun, resolve_run
 
     commit = put_in_cache("someone/xlmr-lora", plain_peft)
     run = resolve_run("someone/xlmr-lora", log=lambda m: None)
@@ -499,7 +499,7 @@ def test_plain_peft_adapter_from_the_hub_cache(plain_peft):
 
 
 def test_other_peft_types_are_refused(plain_peft, tmp_path):
-    from adapterstilts.refs import resolve_run
+    from adapterstilts.runs.refs import resolve_run
 
     folder = _copy_with_config(plain_peft, tmp_path / "ia3", peft_type="IA3")
     with pytest.raises(UserError, match="IA3"):

@@ -7,10 +7,10 @@ import torch
 
 from adapterstilts.errors import UserError
 from adapterstilts.evaluation.zero_shot import evaluate_run
-from adapterstilts.modeling import load_run_model
-from adapterstilts.modules.backbone import BackboneOptions, check_quantization_possible
+from adapterstilts.model.assemble import load_run_model
+from adapterstilts.model.backbone import BackboneOptions, check_quantization_possible
 from adapterstilts.runs import Run
-from adapterstilts.training import train
+from adapterstilts.training.pipeline import train
 from conftest import logged_losses
 from conftest import quiet as _quiet
 from conftest import small_train_config as _config
@@ -109,8 +109,8 @@ def test_kbit_intermediate_serves_a_full_precision_target(run_8bit, tiny_model_d
 def test_gradient_checkpointing_on_a_kbit_backbone_gives_the_same_gradients(tiny_model_dir, tiny_tokenizer):
     """Reentrant checkpointing (what frees bitsandbytes' matmul inputs) recomputes the 8-bit forward in
     backward: the LoRA gradients must be the ones computed without it."""
-    from adapterstilts.modules import get_method
-    from adapterstilts.modules.backbone import load_encoder
+    from adapterstilts.methods import get_method
+    from adapterstilts.model.backbone import load_encoder
 
     method = get_method("lora")
     batch = _inputs(tiny_tokenizer)

@@ -3,8 +3,8 @@ import pytest
 
 from adapterstilts.config import TrainConfig
 from adapterstilts.errors import UserError
-from adapterstilts.multitask import MultiTaskConfig, MultiTaskData, TaskBatchSampler, task_probabilities, train_multitask
-from adapterstilts.training import train
+from adapterstilts.training.multitask import MultiTaskConfig, MultiTaskData, TaskBatchSampler, task_probabilities, train_multitask
+from adapterstilts.training.pipeline import train
 
 
 def test_sampling_probabilities_by_hand():

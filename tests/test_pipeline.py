@@ -9,10 +9,10 @@ import torch
 from adapterstilts.errors import UserError
 from adapterstilts.evaluation.zero_shot import evaluate_run
 from adapterstilts.formats import get_format
-from adapterstilts.modeling import load_run_model
+from adapterstilts.model.assemble import load_run_model
 from adapterstilts.runs import Run
 from adapterstilts.tasks import get_task
-from adapterstilts.training import train
+from adapterstilts.training.pipeline import train
 from conftest import logged_losses
 from conftest import quiet as _quiet
 from conftest import small_train_config as _config
@@ -22,7 +22,7 @@ PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".pkl", ".pickle"}
 
 def _batch(tokenizer, task_name="xnli", n=6):
     """A fixed batch of canonical examples -> model inputs, for logit comparisons."""
-    from adapterstilts.data import load_examples
+    from adapterstilts.data.loading import load_examples
 
     task = get_task(task_name)
     fmt = get_format(task.format)
@@ -246,7 +246,7 @@ def test_patience_stops_training_early(tiny_model_dir, tmp_path):
 
 def test_merge_of_one_module_with_weight_one_equals_stacking_it(lora_mnli, tiny_model_dir, tiny_tokenizer, tmp_path):
     """LoRA merge ("cat") computes sum_i w_i * delta_i exactly: one module at w=1 is the module itself."""
-    from adapterstilts.modeling import build_for_training
+    from adapterstilts.model.assemble import build_for_training
 
     batch = _batch(tiny_tokenizer)
     outputs = []
@@ -289,7 +289,7 @@ def test_interrupted_run_resumes_from_its_checkpoint(bn_runs, tiny_model_dir, tm
     from safetensors.torch import load_file
     from transformers import TrainerCallback
 
-    import adapterstilts.training as training
+    import adapterstilts.training.pipeline as training
 
     kw = dict(task="xnli", method="bottleneck", max_steps=6, save_steps=3, eval_steps=3, lr=1e-2)
     straight = train(_config(tiny_model_dir, tmp_path / "straight", **kw), log=_quiet)
@@ -334,7 +334,7 @@ def test_a_composed_run_is_refused_as_an_intermediate(lora_mnli, tiny_model_dir,
 
 
 def test_training_log_lines_are_readable():
-    from adapterstilts.training import format_log
+    from adapterstilts.training.pipeline import format_log
 
     assert format_log(10, 120, {"loss": 1.09501, "learning_rate": 0.001, "grad_norm": 1.2, "epoch": 0.5}) == (
         "step 10/120  loss 1.0950  lr 1.00e-03  grad norm 1.200  epoch 0.50")

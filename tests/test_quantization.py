@@ -7,7 +7,7 @@ import pytest
 
 from adapterstilts.config import TrainConfig
 from adapterstilts.errors import UserError
-from adapterstilts.training import partial_dir, train
+from adapterstilts.training.pipeline import partial_dir, train
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def config(tmp_path, tiny_model_dir, **kw):
 @pytest.fixture
 def no_work(monkeypatch):
     """Fail the test if training gets as far as reading data or building the Trainer."""
-    import adapterstilts.training as training
+    import adapterstilts.training.pipeline as training
 
     def forbidden(*args, **kwargs):
         raise AssertionError("work started before the quantisation check")
@@ -92,8 +92,8 @@ def test_cli_reports_one_line_and_exit_code_2(tmp_path, tiny_model_dir, cannot_q
 
 def test_importing_the_package_never_imports_bitsandbytes():
     # the CLI and the module that uses bitsandbytes (modules.backbone) import it only inside load_encoder
-    code = ("import sys; import adapterstilts, adapterstilts.cli, adapterstilts.config, adapterstilts.hub, "
-            "adapterstilts.refs, adapterstilts.modules.backbone; "
+    code = ("import sys; import adapterstilts, adapterstilts.cli, adapterstilts.config, adapterstilts.runs.hub, "
+            "adapterstilts.runs.refs, adapterstilts.model.backbone; "
             "assert 'bitsandbytes' not in sys.modules, 'imported at import time'")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-1500:]

@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from adapterstilts.cli import app
 from adapterstilts.errors import UserError
-from adapterstilts.recipes import DEFAULTS, bundled_recipes, load_recipe, parse_overrides
+from adapterstilts.experiments.recipe import DEFAULTS, bundled_recipes, load_recipe, parse_overrides
 
 MINIMAL = {"name": "t", "method": "lora", "compose": "stack", "intermediates": ["none", "mnli"],
            "targets": ["xnli", "tatoeba"], "seeds": [1]}

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from adapterstilts.cli import app
 from adapterstilts.errors import UserError
-from adapterstilts.report import AVERAGE, build_tables, language_tables, make_report, to_csv
-from adapterstilts.results_store import ResultsStore, cell_key, rows_from_result
+from adapterstilts.analysis.tables import AVERAGE, build_tables, language_tables, make_report, to_csv
+from adapterstilts.experiments.store import ResultsStore, cell_key, rows_from_result
 
 # (intermediate, target, seed) -> {language: {metric: value}}
 SCORES = {

@@ -253,7 +253,7 @@ def test_evaluate_retrieval_end_to_end_local(encoder, tiny_tokenizer, pairs_dir)
 
 
 def _first_sampled_language(task):
-    from adapterstilts.data import SAMPLES_DIR, local_file
+    from adapterstilts.data.loading import SAMPLES_DIR, local_file
 
     for language in task.languages:
         try:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from datasets import ClassLabel, List, Value
 
-from adapterstilts.data import SAMPLES_DIR, load_examples, local_file
+from adapterstilts.data.loading import SAMPLES_DIR, load_examples, local_file
 from adapterstilts.errors import UserError
 from adapterstilts.tasks import TASKS, Source, get_task
 from adapterstilts.tasks.intermediate import CCG_SUPERTAGS, NLI_LABELS
@@ -380,7 +380,7 @@ def test_script_datasets_fall_back_to_the_parquet_conversion(monkeypatch):
     """datasets >= 4 refuses loading scripts; the Hub's refs/convert/parquet branch is read instead."""
     import datasets
 
-    from adapterstilts import data as data_module
+    from adapterstilts.data import loading as data_module
     from adapterstilts.tasks.base import Source
 
     calls = []

@@ -274,7 +274,7 @@ def evaluate_retrieval(task, encoder, tokenizer, languages: Sequence[str], *, da
     Returns {language: {metric scores..., "layer": layer, "pooling": "mean", "num_pairs": n}}; the
     layer defaults to :func:`default_layer` of the encoder depth and is always recorded.
     """
-    from adapterstilts.data import load_examples
+    from adapterstilts.data.loading import load_examples
     from adapterstilts.metrics import get_metric
     from adapterstilts.tasks import get_task
 

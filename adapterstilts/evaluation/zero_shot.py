@@ -10,9 +10,9 @@ import numpy as np
 import torch
 
 from adapterstilts.errors import UserError
-from adapterstilts.features import build_features
+from adapterstilts.data.features import build_features
 from adapterstilts.metrics.base import get_metric
-from adapterstilts.modules.backbone import BackboneOptions, load_tokenizer
+from adapterstilts.model.backbone import BackboneOptions, load_tokenizer
 from adapterstilts.progress import progress
 from adapterstilts.runs import METRICS_FILE, Run, write_json_atomic
 from adapterstilts.tasks.base import Task, get_task
@@ -58,7 +58,7 @@ def evaluate_run(ref: str | Path, *, task_name: str | None = None, languages: st
                  log=print) -> dict[str, Any]:
     """Evaluate a run (folder or Hub id). ``model`` overrides the recorded base model (e.g. a Hub run
     trained from a local folder, or a local copy of the base)."""
-    from adapterstilts.refs import resolve_run
+    from adapterstilts.runs.refs import resolve_run
 
     if data not in ("sample", "hub") and not Path(data).is_dir():
         raise UserError(f"--data {data!r} is neither 'sample', 'hub' nor an existing directory")
@@ -69,7 +69,7 @@ def evaluate_run(ref: str | Path, *, task_name: str | None = None, languages: st
     run = resolve_run(str(ref), allow_pickle=allow_pickle, model=model, log=log)
     options = BackboneOptions(model=model, revision=None) if model else None
     if task_name is None and run.manifest.get("head", {}).get("files"):
-        from adapterstilts.modeling import head_for_task
+        from adapterstilts.model.assemble import head_for_task
 
         head_for_task(run, None)  # a multi-task run: says which --task values it can score
     task = get_task(task_name or run.task)
@@ -111,7 +111,7 @@ def evaluate_backbone(model: str, *, task_name: str, languages: str | list[str] 
                       output: str | Path | None = None, log=print) -> dict[str, Any]:
     """Retrieval (BUCC, Tatoeba) straight from a plain backbone: the XLM-R baseline row."""
     from adapterstilts.evaluation.retrieval import default_layer, evaluate_retrieval
-    from adapterstilts.modules.backbone import BackboneOptions, load_encoder
+    from adapterstilts.model.backbone import BackboneOptions, load_encoder
 
     task = get_task(task_name)
     if task.format != "retrieval":
@@ -120,7 +120,7 @@ def evaluate_backbone(model: str, *, task_name: str, languages: str | list[str] 
     split = split or task.eval_split
     langs = _languages_present(task, languages, split, data, log)
     tokenizer = load_tokenizer(model, revision)
-    from adapterstilts.modeling import to_inference_device
+    from adapterstilts.model.assemble import to_inference_device
 
     options = BackboneOptions(model=model, revision=revision)
     encoder = to_inference_device(load_encoder(options, trainable=False), options).eval()
@@ -138,7 +138,7 @@ def evaluate_backbone(model: str, *, task_name: str, languages: str | list[str] 
 def _languages_present(task: Task, languages, split: str, data: str, log) -> list[str]:
     langs = parse_languages(task, languages)
     if languages in ("all", "") and data != "hub":
-        from adapterstilts.data import available_languages
+        from adapterstilts.data.loading import available_languages
 
         present = available_languages(task, split, data, langs)
         if not present:
@@ -159,7 +159,7 @@ def summarise(task: Task, per_language: dict[str, dict[str, float]]) -> dict[str
 
 def _evaluate_supervised(run: Run, task: Task, tokenizer, langs, *, data, split, batch_size, max_examples, log,
                          all_languages: bool, save_predictions=None, options=None, bf16: bool = False):
-    from adapterstilts.modeling import load_run_model
+    from adapterstilts.model.assemble import load_run_model
 
     model, run_task, fmt = load_run_model(run, options, log, task_name=task.name)
     if run_task.format != task.format or list(run_task.labels) != list(task.labels):
@@ -200,7 +200,7 @@ def _evaluate_supervised(run: Run, task: Task, tokenizer, langs, *, data, split,
 
 def _evaluate_retrieval(run: Run, task: Task, tokenizer, langs, *, data, split, layer, options=None):
     from adapterstilts.evaluation.retrieval import default_layer, evaluate_retrieval
-    from adapterstilts.modeling import load_run_encoder
+    from adapterstilts.model.assemble import load_run_encoder
 
     encoder = load_run_encoder(run, options).eval()
     layer = layer if layer is not None else default_layer(encoder.config.num_hidden_layers)

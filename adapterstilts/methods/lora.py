@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from adapterstilts.errors import UserError
-from adapterstilts.modules.base import Method, register_method
+from adapterstilts.methods.base import Method, register_method
 
 TRAINED = "default"
 DEFAULTS = {"r": 8, "alpha": 16, "dropout": 0.1, "target_modules": ["query", "value"]}

@@ -93,7 +93,7 @@ def _intermediate_tag(refs: list[str]) -> str:
 
 def _train(**kwargs) -> None:
     from adapterstilts.config import TrainConfig
-    from adapterstilts.training import train
+    from adapterstilts.training.pipeline import train
 
     train(TrainConfig(**kwargs), log=lambda m: typer.echo(m, err=True))
 
@@ -223,7 +223,7 @@ def train_multitask_command(
     Example: adapterstilts train-multitask mnli,squad,hellaswag --sampling temperature --temperature 2
     """
     from adapterstilts.config import TrainConfig
-    from adapterstilts.multitask import MultiTaskConfig, train_multitask
+    from adapterstilts.training.multitask import MultiTaskConfig, train_multitask
 
     names = [t.strip() for t in tasks.split(",") if t.strip()]
     options = _train_options(locals())
@@ -297,7 +297,7 @@ def export_data_command(
     data: Data = "hub",
 ) -> None:
     """Download a task's data once (online) into a folder that --data DIR reads offline."""
-    from adapterstilts.data import export_task_data
+    from adapterstilts.data.loading import export_task_data
     from adapterstilts.evaluation.zero_shot import parse_languages
     from adapterstilts.tasks import get_task
 
@@ -321,7 +321,7 @@ def quickstart_command(
 
 
 # Commands defined in their own modules register themselves on `app` when imported.
-from adapterstilts import cli_grid, cli_hub  # noqa: E402,F401
+from adapterstilts.cli import grid, hub  # noqa: E402,F401
 
 
 def main() -> None:  # console script entry point

@@ -7,13 +7,13 @@
 - every JSON file (manifests, adapter configs, metrics, the training config) has its local paths
   replaced (``/home/me/models/xlmr`` -> ``<local:xlmr>``, or the Hub id given as ``base_model``),
   which also turns the intermediates' ``source`` fields into something shareable;
-- a README.md model card is rendered from the sanitised manifest (``adapterstilts.model_card``);
+- a README.md model card is rendered from the sanitised manifest (``adapterstilts.runs.model_card``);
 - the staged files are scanned for the Hugging Face token and for local paths before anything is
   sent; a hit stops the push.
 
 The token is read by huggingface_hub from its usual places (HF_TOKEN, the login cache); this module
 never reads, prints or stores it, except to make sure it is not in the upload.
-Loading a pushed run back is ``adapterstilts.refs.resolve_run("user/repo[@revision]")``."""
+Loading a pushed run back is ``adapterstilts.runs.refs.resolve_run("user/repo[@revision]")``."""
 from __future__ import annotations
 
 import json
@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from adapterstilts.errors import UserError
-from adapterstilts.model_card import is_hub_id, render_card
-from adapterstilts.refs import PICKLE_SUFFIXES
+from adapterstilts.runs.model_card import is_hub_id, render_card
+from adapterstilts.runs.refs import PICKLE_SUFFIXES
 from adapterstilts.runs import MANIFEST, METRICS_FILE, Run
 
 CARD = "README.md"
@@ -134,7 +134,7 @@ def _base_replacements(run: Run, base_model: str | None, log: Callable[[str], No
 
 
 def _check_base_model(run: Run, base_model: str, log: Callable[[str], None]) -> None:
-    from adapterstilts.modules.backbone import config_fingerprint, load_config
+    from adapterstilts.model.backbone import config_fingerprint, load_config
 
     if not is_hub_id(base_model):
         raise UserError(f"--base-model {base_model!r} is not a Hub id; pass the base model's id, e.g. "

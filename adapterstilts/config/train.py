@@ -5,7 +5,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from adapterstilts.errors import UserError
-from adapterstilts.modules.backbone import DEFAULT_MODEL, BackboneOptions
+from adapterstilts.model.backbone import DEFAULT_MODEL, BackboneOptions
 
 COMPOSITIONS = ("none", "stack", "fuse", "merge", "continue")
 REPORT_TO = ("auto", "none", "tensorboard", "wandb", "mlflow")
@@ -67,7 +67,7 @@ class TrainConfig:
     allow_pickle: bool = False  # accept pickle weights in intermediate modules (trusted sources only)
 
     def validate(self) -> None:
-        from adapterstilts.modules import METHODS
+        from adapterstilts.methods import METHODS
 
         method = METHODS.get(self.method)
         if self.compose not in COMPOSITIONS:

@@ -18,11 +18,11 @@ from typing import Any
 
 from adapterstilts.config import TrainConfig
 from adapterstilts.errors import UserError
-from adapterstilts.grid import (RECIPE_FILE, Cell, Intermediate, Plan, read_json, cached_result, config_changes,
+from adapterstilts.experiments.plan import (RECIPE_FILE, Cell, Intermediate, Plan, read_json, cached_result, config_changes,
                                 evaluation_settings, fingerprint, intermediate_config, intermediate_fingerprint, multitask_options,
                                 intermediate_status, intermediate_trainer, log_event, run_state, target_config,
                                 target_fingerprint)
-from adapterstilts.results_store import ResultsStore, rows_from_result
+from adapterstilts.experiments.store import ResultsStore, rows_from_result
 from adapterstilts.runs import Run, write_json_atomic
 
 
@@ -61,7 +61,7 @@ def ensure_intermediate(plan: Plan, job: Intermediate, log=print) -> Run:
 
 
 def ensure_target_run(plan: Plan, cell: Cell, log=print) -> Run:
-    from adapterstilts.training import train
+    from adapterstilts.training.pipeline import train
 
     return _ensure_run(plan, Path(cell.run), target_fingerprint(plan, cell), target_config(plan, cell),
                        lambda config: train(config, log=log), log, {"cell": cell.key, "path": cell.run},

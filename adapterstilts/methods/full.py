@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from adapterstilts.errors import UserError
-from adapterstilts.modules.base import Method, register_method
+from adapterstilts.methods.base import Method, register_method
 
 
 @register_method

@@ -1,5 +1,5 @@
 """`adapterstilts recipes | run | report`: the intermediate x target grid from a recipe, and its table.
-Thin wrappers over adapterstilts.recipes, .grid / .grid_run and .report."""
+Thin wrappers over adapterstilts.experiments.recipe, .grid / .grid_run and .report."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,7 +34,7 @@ def recipes_command(
     """
     import yaml
 
-    from adapterstilts.recipes import bundled_recipes, load_recipe, read_yaml
+    from adapterstilts.experiments.recipe import bundled_recipes, load_recipe, read_yaml
 
     if recipe is None:
         for name, path in bundled_recipes().items():
@@ -81,9 +81,9 @@ def run_command(
       adapterstilts run lora-stack --only intermediate=squad,target=xnli --dry-run
       adapterstilts run paper-full --set seeds=[1,2,3] --executor slurm --partition gpu --gpus-per-node 1 --timeout-min 720
     """
-    from adapterstilts.grid import describe, expand
-    from adapterstilts.grid_run import ExecutorOptions, run_grid
-    from adapterstilts.recipes import REPORT_TO, load_recipe
+    from adapterstilts.experiments.plan import describe, expand
+    from adapterstilts.experiments.executors import ExecutorOptions, run_grid
+    from adapterstilts.experiments.recipe import REPORT_TO, load_recipe
 
     if report_to is not None and report_to not in REPORT_TO:
         raise UserError(f"unknown --report-to {report_to!r}; choose one of: {', '.join(REPORT_TO)}")
@@ -124,7 +124,7 @@ def report_command(
       adapterstilts report runs --recipe lora-stack --baseline baseline --format latex
       adapterstilts report runs/paper-full --per-language --plot heatmap.png --qa-convention em_f1_mean
     """
-    from adapterstilts.report import make_report
+    from adapterstilts.analysis.tables import make_report
 
     text = make_report(list(results or [Path("runs")]), fmt=fmt, per_language=per_language,
                        qa_convention=qa_convention, plot=plot, recipe=recipe, baseline=baseline)

@@ -32,14 +32,14 @@ from typing import Any, Callable
 
 from adapterstilts.config import TrainConfig, resolve_report_to
 from adapterstilts.errors import UserError
-from adapterstilts.recipes import SPECIAL_INTERMEDIATES, VOLATILE_KEYS, Recipe
-from adapterstilts.results_store import STORE_FILE, cell_key
+from adapterstilts.experiments.recipe import SPECIAL_INTERMEDIATES, VOLATILE_KEYS, Recipe
+from adapterstilts.experiments.store import STORE_FILE, cell_key
 from adapterstilts.runs import MANIFEST, Run
 
 RECIPE_FILE = "recipe.json"
 LOG_FILE = "grid_log.jsonl"
 COMBINED = {"fuse": "fusion", "merge": "merged"}  # compose -> row label of the one cell per target over all intermediates
-PLUGIN_MODULES = ("adapterstilts.multitask",)  # imported on demand to find extra intermediate trainers
+PLUGIN_MODULES = ("adapterstilts.training.multitask",)  # imported on demand to find extra intermediate trainers
 INTERMEDIATE_TRAINERS: dict[str, Callable[..., Run]] = {}
 
 
@@ -54,7 +54,7 @@ def register_intermediate_trainer(name: str):
 
 
 def _train_single_task(config: TrainConfig, *, tasks: list[str], log=print) -> Run:
-    from adapterstilts.training import train
+    from adapterstilts.training.pipeline import train
 
     return train(config, log=log)
 
@@ -83,7 +83,7 @@ def intermediate_trainer(name: str) -> Callable[..., Run]:
         raise UserError("multi-task intermediate training is not available yet; remove 'multitask' from the "
                         "recipe's intermediates (its cells are skipped meanwhile)")
     raise UserError(f"no trainer for intermediate {name!r}; register one with "
-                    "adapterstilts.grid.register_intermediate_trainer")
+                    "adapterstilts.experiments.plan.register_intermediate_trainer")
 
 
 # ------------------------------------------------------------------------------------------ plan

@@ -32,7 +32,7 @@ from typing import Callable, ClassVar
 from adapterstilts.errors import UserError
 from adapterstilts.runs import INTERMEDIATES_DIR, MANIFEST, MODULE_DIR, Run, folder_size, write_json_atomic
 
-logger = logging.getLogger("adapterstilts.refs")
+logger = logging.getLogger("adapterstilts.runs.refs")
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pkl", ".pth", ".pickle")
 PICKLE_PATTERNS = [f"*{s}" for s in PICKLE_SUFFIXES]
@@ -206,7 +206,7 @@ def infer_method(folder: Path, ref: str) -> tuple[str, str, str | None, str | No
 
 
 def _base_config(base: str | None, revision: str | None, model: str | None, ref: str, notes: list[str]):
-    from adapterstilts.modules.backbone import load_config
+    from adapterstilts.model.backbone import load_config
 
     reason = "names no base model"
     if base:
@@ -225,8 +225,8 @@ def _base_config(base: str | None, revision: str | None, model: str | None, ref:
 
 
 def synthesise_run(folder: Path, *, ref: str, source: str, model: str | None = None) -> ExternalRun:
-    from adapterstilts.modules import get_method
-    from adapterstilts.modules.backbone import architecture, config_fingerprint
+    from adapterstilts.methods import get_method
+    from adapterstilts.model.backbone import architecture, config_fingerprint
 
     method, library, base, revision, module_name, notes = infer_method(folder, ref)
     notes.append(f"task {EXTERNAL_TASK!r} (a plain module records no task)")

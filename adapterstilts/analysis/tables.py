@@ -304,7 +304,7 @@ def plot_heatmap(tables: list[Table], path: str | Path, qa_convention: str = "f1
 
 
 def load_rows(paths: list[str | Path], recipe: str | None = None) -> list[dict]:
-    from adapterstilts.results_store import ResultsStore, find_stores
+    from adapterstilts.experiments.store import ResultsStore, find_stores
 
     rows = []
     import sqlite3

@@ -16,7 +16,7 @@ from adapterstilts.errors import UserError
 from adapterstilts.network import hub_reachable, offline
 from adapterstilts.tasks.base import SELECTION, Source, Task
 
-SAMPLES_DIR = Path(__file__).parent / "samples"
+SAMPLES_DIR = Path(__file__).resolve().parents[1] / "samples"
 LOCAL_SUFFIXES = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
 
 

@@ -13,9 +13,9 @@ from torch import nn
 
 from adapterstilts.errors import UserError
 from adapterstilts.formats.base import Format, get_format
-from adapterstilts.modules import Method, get_method
-from adapterstilts.modules.backbone import BackboneOptions, architecture, config_fingerprint, load_config, load_encoder
-from adapterstilts.modules.lora import TRAINED as LORA_TRAINED
+from adapterstilts.methods import Method, get_method
+from adapterstilts.model.backbone import BackboneOptions, architecture, config_fingerprint, load_config, load_encoder
+from adapterstilts.methods.lora import TRAINED as LORA_TRAINED
 from adapterstilts.runs import INTERMEDIATES_DIR, MANIFEST, MODULE_DIR, Run, write_json_atomic
 from adapterstilts.tasks.base import Task, get_task
 
@@ -169,7 +169,7 @@ def run_backbone_options(run: Run, log=print) -> BackboneOptions:
     if quantization in ("8bit", "4bit"):
         from dataclasses import replace
 
-        from adapterstilts.modules.backbone import check_quantization_possible
+        from adapterstilts.model.backbone import check_quantization_possible
 
         quantized = replace(options, load_in_8bit=quantization == "8bit", load_in_4bit=quantization == "4bit",
                             bf16=hp.get("precision") == "bf16", fp16=hp.get("precision") == "fp16")

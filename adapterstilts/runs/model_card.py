@@ -1,7 +1,7 @@
 """The README.md model card of a pushed run, rendered from its (sanitised) manifest and metrics.
 
 The layout is the plain-text template below; each ``$name`` is filled by a small function. The card
-holds no local path (the manifest it reads is already sanitised by ``adapterstilts.hub``) and no
+holds no local path (the manifest it reads is already sanitised by ``adapterstilts.runs.hub``) and no
 token (nothing here reads one)."""
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from adapterstilts.data import load_examples
+from adapterstilts.data.loading import load_examples
 from adapterstilts.formats.base import Format
 from adapterstilts.tasks.base import Task
 

@@ -1,5 +1,5 @@
 """`adapterstilts push` and `adapterstilts pull`: sharing run folders on the Hugging Face Hub.
-Thin wrappers over adapterstilts.hub and adapterstilts.refs; registered on the main app on import."""
+Thin wrappers over adapterstilts.runs.hub and adapterstilts.runs.refs; registered on the main app on import."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,8 +35,8 @@ def push_command(
       adapterstilts push runs/mnli-lora-seed42 me/xlmr-large-mnli-lora --revision seed42 --private
       adapterstilts push runs/tiny-mnli me/tiny-mnli --base-model me/tiny-xlmr --dry-run
     """
-    from adapterstilts.hub import dry_run as stage_only
-    from adapterstilts.hub import push_run
+    from adapterstilts.runs.hub import dry_run as stage_only
+    from adapterstilts.runs.hub import push_run
 
     def log(message: str) -> None:
         typer.echo(message, err=True)
@@ -76,7 +76,7 @@ def pull_command(
       adapterstilts pull me/xlmr-large-mnli-lora
       adapterstilts pull someone/xlmr-lora-squad@v1 --model FacebookAI/xlm-roberta-large
     """
-    from adapterstilts.refs import resolve_run
+    from adapterstilts.runs.refs import resolve_run
 
     run = resolve_run(ref, allow_pickle=allow_pickle, model=model, log=lambda m: typer.echo(m, err=True))
     typer.echo(f"folder:     {run.module_dir if getattr(run, 'assumptions', None) else run.path}")

@@ -50,7 +50,7 @@ def register_method(cls: type[Method]) -> type[Method]:
 
 
 def get_method(name: str) -> Method:
-    from adapterstilts import modules  # noqa: F401  (registration)
+    from adapterstilts import methods  # noqa: F401  (registration)
 
     return METHODS.get(name)()
 

@@ -16,10 +16,10 @@ from transformers import Trainer
 from adapterstilts import __version__
 from adapterstilts.config import TrainConfig, resolve_report_to
 from adapterstilts.errors import UserError
-from adapterstilts.features import build_features
-from adapterstilts.modeling import build_for_training, record_intermediates, save_head
-from adapterstilts.modules import get_method, trainable_parameters
-from adapterstilts.modules.backbone import check_quantization_possible, load_tokenizer
+from adapterstilts.data.features import build_features
+from adapterstilts.model.assemble import build_for_training, record_intermediates, save_head
+from adapterstilts.methods import get_method, trainable_parameters
+from adapterstilts.model.backbone import check_quantization_possible, load_tokenizer
 from adapterstilts.progress import progress_enabled
 from adapterstilts.tasks.base import SELECTION
 from adapterstilts.runs import HEAD_FILE, MANIFEST, MODULE_DIR, TRAIN_LOG, Run, folder_size, library_versions, write_json_atomic
@@ -27,7 +27,7 @@ from adapterstilts.runs import HEAD_FILE, MANIFEST, MODULE_DIR, TRAIN_LOG, Run, 
 
 def resolve_intermediates(refs: list[str], *, model: str | None = None, allow_pickle: bool = False,
                           log=print) -> list[Run]:
-    from adapterstilts.refs import resolve_run
+    from adapterstilts.runs.refs import resolve_run
 
     return [resolve_run(ref, allow_pickle=allow_pickle, model=model, log=log) for ref in refs]
 
@@ -37,7 +37,7 @@ def _note_kbit_memory(config: TrainConfig, log) -> None:
     training fits a consumer GPU (docs/benchmarks.md)."""
     if not config.backbone().quantized:
         return
-    from adapterstilts.modules.backbone import quantization_device
+    from adapterstilts.model.backbone import quantization_device
 
     if quantization_device() == "cpu":
         log("note: no CUDA GPU, so the backbone is quantised on the CPU (bitsandbytes' CPU backend): it works, "
@@ -88,7 +88,7 @@ def train(config: TrainConfig, *, log=print, keep_model: bool = False) -> Run:
     trainer = _make_trainer(config, model, fmt, tokenizer, features, work)
     selection = None
     if config.eval_steps > 0:
-        from adapterstilts.selection import DevSelection
+        from adapterstilts.training.selection import DevSelection
 
         dev_examples, dev_features = build_features(task, fmt, tokenizer, split=SELECTION,
                                                     language=task.train_language, data=config.data,

@@ -5,8 +5,8 @@ overrides (``--set key=value``: dotted keys, values parsed as YAML scalars). Dic
 by key, lists and scalars replace. Every layer is checked on its own, so an error names the key and
 where it came from (the file, or ``--set``); the merged recipe is then checked as a whole.
 
-Bundled recipes live in ``adapterstilts/recipes_data/*.yaml`` (package data, so installed users have
-them); ``adapterstilts run NAME`` finds them by name, any other argument is a path to a YAML file.
+Bundled recipes live in the top-level ``recipes/`` folder (studies in ``recipes/studies/``), shipped
+inside the package as ``adapterstilts.recipes_data`` (package data, so installed users have them); ``adapterstilts run NAME`` finds them by name, any other argument is a path to a YAML file.
 
 Keys (see ``adapterstilts recipes NAME`` for a fully resolved example):
 
@@ -45,7 +45,20 @@ from typing import Any
 from adapterstilts.config import COMPOSITIONS as COMPOSE_NAMES
 from adapterstilts.errors import UserError
 
-RECIPES_DIR = Path(__file__).parent / "recipes_data"
+
+
+def _recipes_dir() -> Path:
+    """``recipes/`` of a source checkout (editable installs and the tests run from it), else the copy
+    an installed wheel ships as the package ``adapterstilts.recipes_data``."""
+    checkout = Path(__file__).resolve().parents[2] / "recipes"
+    if (checkout / "tiny.yaml").is_file():
+        return checkout
+    from importlib.resources import files
+
+    return Path(str(files("adapterstilts.recipes_data")))
+
+
+RECIPES_DIR = _recipes_dir()
 SPECIAL_INTERMEDIATES = ("none", "multitask")
 METHOD_NAMES = ("lora", "bottleneck", "full")
 REPORT_TO = ("auto", "none", "tensorboard", "wandb", "mlflow")
@@ -368,7 +381,7 @@ def load_recipe(ref: str | Path, overrides: list[str] | None = None) -> Recipe:
 
 def validate(data: dict, source: str) -> None:
     """Cross-key checks of a merged recipe (each key's type was checked in its own layer)."""
-    from adapterstilts.modules import get_method
+    from adapterstilts.methods import get_method
     from adapterstilts.tasks import TASKS, get_task
 
     def fail(key: str, problem: str, fix: str) -> UserError:

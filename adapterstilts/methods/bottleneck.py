@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from adapterstilts.errors import UserError
-from adapterstilts.modules.base import Method, register_method
+from adapterstilts.methods.base import Method, register_method
 
 DEFAULTS = {"config": "seq_bn", "reduction_factor": 16}
 

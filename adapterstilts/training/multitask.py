@@ -24,14 +24,14 @@ from torch.utils.data import Dataset
 from adapterstilts import __version__
 from adapterstilts.config import TrainConfig
 from adapterstilts.errors import UserError
-from adapterstilts.features import build_features
+from adapterstilts.data.features import build_features
 from adapterstilts.formats.base import get_format
-from adapterstilts.modeling import build_for_training, save_head
-from adapterstilts.modules import trainable_parameters
-from adapterstilts.modules.backbone import load_tokenizer
+from adapterstilts.model.assemble import build_for_training, save_head
+from adapterstilts.methods import trainable_parameters
+from adapterstilts.model.backbone import load_tokenizer
 from adapterstilts.runs import MODULE_DIR, TRAIN_LOG, Run, folder_size, library_versions
 from adapterstilts.tasks.base import get_task
-from adapterstilts.training import (ModuleTrainer, _hyperparameters, _use_compact_logs, _write_log, finalize_run,
+from adapterstilts.training.pipeline import (ModuleTrainer, _hyperparameters, _use_compact_logs, _write_log, finalize_run,
                                     partial_dir)
 
 SAMPLINGS = ("proportional", "temperature", "uniform")
@@ -175,7 +175,7 @@ def train_multitask(mt: MultiTaskConfig, *, log=print) -> Run:
             )
             return self.accelerator.prepare(loader)
 
-    from adapterstilts.training import _make_trainer
+    from adapterstilts.training.pipeline import _make_trainer
 
     base_trainer = _make_trainer(config, model, formats[specs[0].name], tokenizer, data, work)
     base_trainer.args.label_names = sorted({k for f in formats.values() for k in f.label_keys})
@@ -217,7 +217,7 @@ def train_multitask(mt: MultiTaskConfig, *, log=print) -> Run:
 
 
 def _register_with_the_grid() -> None:
-    from adapterstilts.grid import register_intermediate_trainer
+    from adapterstilts.experiments.plan import register_intermediate_trainer
 
     @register_intermediate_trainer("multitask")
     def grid_multitask(config: TrainConfig, *, tasks, log=print, sampling: str = "proportional",

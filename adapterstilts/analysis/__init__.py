@@ -1,0 +1,1 @@
+"""Tables and plots from the results store, driven by suites and axes."""
