@@ -589,6 +589,8 @@ def make_pawsx() -> None:
     write("google/xtreme", "PAWS-X.en", "validation", paws_rows("en", 8, 32))
     for lang in ("en", "de", "zh"):
         write("google/xtreme", f"PAWS-X.{lang}", "test", paws_rows(lang, 8, 40))
+    for lang in ("de", "zh"):  # PAWS-X's machine-translated training sets (mixed-language / few-shot data)
+        write("google/xtreme", f"PAWS-X.{lang}", "train", paws_rows(lang, 16, 0))
 
 
 # ------------------------------------------------------------------------------- retrieval

@@ -1,12 +1,15 @@
 """Paper-style tables (and a heatmap) from the results store.
 
 One table per recipe: rows = the baseline ("none"), each intermediate task, multi-task (and fusion);
-columns = the XTREME targets and their average. A cell is the target's score averaged over its
-evaluated languages (QA by F1 or by (EM + F1) / 2, other tasks by F1 when reported, else accuracy:
-``metrics.aggregate.task_score``), then the mean over seeds with the sample standard deviation when
-there are several, and the difference to the baseline row. The average column is the mean of the row's
-target means (``metrics.aggregate.xtreme_average`` per seed for its spread); a row that lacks targets
-of the table is marked ``*`` and its delta is taken over the same targets of the baseline."""
+columns = the suite's targets (XTREME unless ``suite=`` names another; its labels and task order) and
+their average. A cell is the target's score averaged over its evaluated languages (by the suite's rule:
+QA by F1 or by (EM + F1) / 2, tagging and BUCC by F1, the rest by accuracy: ``metrics.aggregate.
+task_score``), then the mean over seeds with the sample standard deviation when there are several, and
+the difference to the baseline row. The average column is the mean of the row's target means
+(``Suite.mean_over`` per seed for its spread): the suite's official score only when the row has every
+task of the suite, which the note says; a row that lacks targets of the table is marked ``*`` and its
+delta is taken over the same targets of the baseline. Group scores and the official overall of one run
+come from ``Suite.aggregate``."""
 from __future__ import annotations
 
 import csv
@@ -18,12 +21,13 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from adapterstilts.errors import UserError
-from adapterstilts.metrics.aggregate import QA_CONVENTIONS, XTREME_TASKS, task_score, xtreme_average
+from adapterstilts.metrics.aggregate import task_score
+from adapterstilts.suites import QA_CONVENTIONS, XTREME, Suite, get_suite, score_rule
 
 FORMATS = ("markdown", "csv", "latex")
 AVERAGE = "average"
-TARGET_LABELS = {"xnli": "XNLI", "pawsx": "PAWS-X", "udpos": "POS", "panx": "NER", "xquad": "XQuAD", "mlqa": "MLQA",
-                 "tydiqa": "TyDiQA", "bucc2018": "BUCC", "tatoeba": "Tatoeba", AVERAGE: "Avg"}
+AVERAGE_LABEL = "Avg"
+TARGET_LABELS = {**{t.name: t.label for t in XTREME.tasks}, AVERAGE: AVERAGE_LABEL}  # XTREME's, for older callers
 ROW_ORDER = ("none", "anli_plus", "mnli", "qqp", "squad", "squad_v2", "hellaswag", "cosmosqa", "commonsenseqa", "ccg")
 ROW_LAST = ("multitask", "fusion", "merged")
 ROW_LABELS = {"none": "baseline (none)", "multitask": "multi-task", "fusion": "fusion (all)", "merged": "merged (all)"}
@@ -50,6 +54,7 @@ class Table:
     note: str = ""
     title: str = ""
     per_language: bool = False  # columns are languages of one target
+    suite: str = "xtreme"  # whose labels, column order and score the table uses
 
 
 def _stat(values: list[float]) -> Stat:
@@ -66,8 +71,13 @@ def _row_key(name: str) -> tuple:
     return (1, 0, name)
 
 
-def _column_key(name: str) -> tuple:
-    return (XTREME_TASKS.index(name), name) if name in XTREME_TASKS else (len(XTREME_TASKS), name)
+def _column_key(suite: Suite, name: str) -> tuple:
+    names = suite.names
+    return (names.index(name), name) if name in names else (len(names), name)
+
+
+def _label(suite: str, column: str) -> str:
+    return AVERAGE_LABEL if column == AVERAGE else get_suite(suite).label_of(column)
 
 
 def group_scores(rows: Iterable[dict]) -> dict[tuple, dict[str, dict[str, float]]]:
@@ -83,7 +93,9 @@ def language_mean(per_language: dict[str, dict[str, float]]) -> dict[str, float]
     return {k: sum(s[k] for s in per_language.values()) / len(per_language) for k in keys}
 
 
-def build_tables(rows: list[dict], qa_convention: str = "f1", baseline_recipe: str | None = None) -> list[Table]:
+def build_tables(rows: list[dict], qa_convention: str = "f1", baseline_recipe: str | None = None,
+                 suite: str = "xtreme") -> list[Table]:
+    the_suite = get_suite(suite)
     if qa_convention not in QA_CONVENTIONS:
         raise UserError(f"unknown --qa-convention {qa_convention!r}; choose one of: {', '.join(QA_CONVENTIONS)}")
     if not rows:
@@ -101,9 +113,11 @@ def build_tables(rows: list[dict], qa_convention: str = "f1", baseline_recipe: s
     tables = []
     for recipe in sorted({r for r, _ in scores}):
         names = sorted({i for r, i in scores if r == recipe}, key=_row_key)
-        targets = sorted({t for (r, _), ts in scores.items() if r == recipe for t in ts}, key=_column_key)
-        table = Table(recipe, *about[recipe], columns=targets + [AVERAGE], rows=names)
-        descriptions = {name: _fill_row(table, name, scores[recipe, name], targets, qa_convention) for name in names}
+        targets = sorted({t for (r, _), ts in scores.items() if r == recipe for t in ts},
+                         key=lambda t: _column_key(the_suite, t))
+        table = Table(recipe, *about[recipe], columns=targets + [AVERAGE], rows=names, suite=suite)
+        descriptions = {name: _fill_row(table, the_suite, name, scores[recipe, name], targets, qa_convention)
+                        for name in names}
         base = scores.get((recipe, "none"))
         table.baseline = "none" if base else None
         if baseline_recipe is not None and baseline_recipe != recipe:
@@ -127,16 +141,16 @@ def _seed_scores(by_seed: dict[int, dict[str, float]], target: str, qa: str) -> 
     return {seed: task_score(target, s, qa) for seed, s in by_seed.items()}
 
 
-def _fill_row(table: Table, name: str, by_target: dict[str, dict[int, dict[str, float]]], targets: list[str],
-              qa: str) -> str:
-    """Target cells and the average of one row; returns xtreme_average's description of the average."""
+def _fill_row(table: Table, suite: Suite, name: str, by_target: dict[str, dict[int, dict[str, float]]],
+              targets: list[str], qa: str) -> str:
+    """Target cells and the average of one row; returns ``Suite.mean_over``'s description of the average."""
     present = [t for t in targets if t in by_target]
     for t in present:
         table.cells[name, t] = _stat(list(_seed_scores(by_target[t], t, qa).values()))
     complete = set.intersection(*(set(by_target[t]) for t in present))
-    per_seed = [xtreme_average({t: by_target[t][s] for t in present}, qa)[0] for s in sorted(complete)]
+    per_seed = [suite.mean_over({t: by_target[t][s] for t in present}, qa)[0] for s in sorted(complete)]
     any_seed = {t: next(iter(by_target[t].values())) for t in present}
-    description = xtreme_average(any_seed, qa)[1]
+    description = suite.mean_over(any_seed, qa)[1]
     mean = sum(table.cells[name, t].mean for t in present) / len(present)
     spread = _stat(per_seed) if len(per_seed) > 1 else None
     table.cells[name, AVERAGE] = Stat(mean, spread.std if spread else None, len(per_seed) or 1,
@@ -156,8 +170,9 @@ def _deltas(table: Table, base: dict[str, dict[int, dict[str, float]]], qa: str)
                                                 - sum(base_means[t] for t in present) / len(present))
 
 
-def language_tables(rows: list[dict], qa_convention: str = "f1") -> list[Table]:
+def language_tables(rows: list[dict], qa_convention: str = "f1", suite: str = "xtreme") -> list[Table]:
     """Per recipe and target: rows = intermediates, columns = languages (+ their average)."""
+    the_suite = get_suite(suite)
     grouped = group_scores(rows)
     about = {r["recipe"]: (r["method"], r["compose"]) for r in rows}
     per: dict[tuple[str, str], dict[str, dict[str, list[float]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
@@ -165,11 +180,11 @@ def language_tables(rows: list[dict], qa_convention: str = "f1") -> list[Table]:
         for lang, s in per_language.items():
             per[recipe, target][inter][lang].append(task_score(target, s, qa_convention))
     tables = []
-    for recipe, target in sorted(per, key=lambda k: (k[0], _column_key(k[1]))):
+    for recipe, target in sorted(per, key=lambda k: (k[0], _column_key(the_suite, k[1]))):
         data = per[recipe, target]
         langs = sorted({lang for d in data.values() for lang in d}, key=lambda x: (x != "en", x))
         table = Table(recipe, *about[recipe], columns=langs + [AVERAGE], rows=sorted(data, key=_row_key),
-                      title=f"{recipe}: {TARGET_LABELS.get(target, target)} per language", per_language=True)
+                      title=f"{recipe}: {the_suite.label_of(target)} per language", per_language=True, suite=suite)
         for name in table.rows:
             for lang, values in data[name].items():
                 table.cells[name, lang] = _stat(values)
@@ -181,7 +196,7 @@ def language_tables(rows: list[dict], qa_convention: str = "f1") -> list[Table]:
                 for col in table.columns:
                     if (name, col) in table.cells and ("none", col) in table.cells:
                         table.cells[name, col].delta = table.cells[name, col].mean - table.cells["none", col].mean
-        table.note = f"{QA_CONVENTIONS[qa_convention]}" if target in ("xquad", "mlqa", "tydiqa") else ""
+        table.note = f"{QA_CONVENTIONS[qa_convention]}" if score_rule(target) == "qa" else ""
         tables.append(table)
     return tables
 
@@ -201,7 +216,7 @@ def _cell_text(stat: Stat | None, *, latex: bool = False, baseline_row: bool = F
 
 
 def _header(table: Table, col: str) -> str:
-    return col if table.per_language and col != AVERAGE else TARGET_LABELS.get(col, col)
+    return col if table.per_language and col != AVERAGE else _label(table.suite, col)
 
 
 def to_markdown(tables: list[Table]) -> str:
@@ -286,7 +301,7 @@ def plot_heatmap(tables: list[Table], path: str | Path, qa_convention: str = "f1
         bound = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 0.0
         bound = bound or 1.0
         image = ax.imshow(values, cmap="RdBu", norm=TwoSlopeNorm(vmin=-bound, vcenter=0.0, vmax=bound), aspect="auto")
-        ax.set_xticks(range(len(table.columns)), [TARGET_LABELS.get(c, c) for c in table.columns], rotation=35,
+        ax.set_xticks(range(len(table.columns)), [_header(table, c) for c in table.columns], rotation=35,
                       ha="right")
         ax.set_yticks(range(len(names)), [ROW_LABELS.get(n, n) for n in names])
         for (i, j), value in np.ndenumerate(values):
@@ -325,11 +340,11 @@ def load_rows(paths: list[str | Path], recipe: str | None = None) -> list[dict]:
 
 def make_report(paths: list[str | Path], *, fmt: str = "markdown", per_language: bool = False,
                 qa_convention: str = "f1", plot: str | Path | None = None, recipe: str | None = None,
-                baseline: str | None = None) -> str:
+                baseline: str | None = None, suite: str = "xtreme") -> str:
     if fmt not in FORMATS:
         raise UserError(f"unknown --format {fmt!r}; choose one of: {', '.join(FORMATS)}")
     rows = load_rows(paths, recipe if baseline is None else None)
-    tables = build_tables(rows, qa_convention, baseline)
+    tables = build_tables(rows, qa_convention, baseline, suite)
     if recipe is not None:
         tables = [t for t in tables if t.recipe == recipe]
         if not tables:
@@ -337,5 +352,6 @@ def make_report(paths: list[str | Path], *, fmt: str = "markdown", per_language:
     if plot:
         plot_heatmap(tables, plot, qa_convention)
     if per_language:
-        tables = tables + language_tables([r for r in rows if recipe is None or r["recipe"] == recipe], qa_convention)
+        tables = tables + language_tables([r for r in rows if recipe is None or r["recipe"] == recipe], qa_convention,
+                                          suite)
     return {"markdown": to_markdown, "csv": to_csv, "latex": to_latex}[fmt](tables)

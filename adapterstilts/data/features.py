@@ -37,27 +37,33 @@ def tokenizer_fingerprint(tokenizer) -> str:
 
 
 def cache_key(*, task: str, split: str, language: str, data_fingerprint: str, tokenizer, max_length: int,
-              stride: int, fmt: Format, train: bool) -> str:
+              stride: int, fmt: Format, train: bool, derived: str | None = None) -> str:
     parts = {
         "task": task, "split": split, "language": language, "data": data_fingerprint,
         # the tokenizer by content (not by name or path: the same tokenizer saved elsewhere reuses the cache)
         "tokenizer": tokenizer_fingerprint(tokenizer), "max_length": max_length, "stride": stride,
         "format": fmt.name, "preprocess_version": fmt.preprocess_version, "train": train,
     }
+    if derived is not None:  # derived training data (tasks/derived.py) or an evaluation split less held-out rows
+        parts["derived"] = derived
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
 def build_features(task: Task, fmt: Format, tokenizer, *, split: str, language: str, data: str,
-                   max_length: int, stride: int, train: bool, limit: int | None = None, use_cache: bool = True):
+                   max_length: int, stride: int, train: bool, limit: int | None = None, use_cache: bool = True,
+                   examples=None, derived: str | None = None):
     """(examples, features) for one split and language; features come from the cache when present.
-    ``limit`` keeps the first N examples (a quick run on part of the data)."""
+    ``limit`` keeps the first N examples (a quick run on part of the data). ``examples`` replaces the
+    loaded split (derived training data, an evaluation split less held-out rows); ``derived`` then
+    names how they were derived (a fingerprint) for the cache key."""
     from datasets import load_from_disk
 
-    examples = load_examples(task, split, language, data)
+    if examples is None:
+        examples = load_examples(task, split, language, data)
     if limit is not None and limit < len(examples):
         examples = examples.select(range(limit))
     key = cache_key(task=task.name, split=split, language=language, data_fingerprint=examples._fingerprint,
-                    tokenizer=tokenizer, max_length=max_length, stride=stride, fmt=fmt, train=train)
+                    tokenizer=tokenizer, max_length=max_length, stride=stride, fmt=fmt, train=train, derived=derived)
     folder = cache_root() / f"{task.name}-{split}-{language}-{key}"
     if use_cache and folder.is_dir():
         return examples, load_from_disk(str(folder))

@@ -172,11 +172,16 @@ def _evaluate_supervised(run: Run, task: Task, tokenizer, langs, *, data, split,
     stride = hp.get("doc_stride") or task.doc_stride
     per_language: dict[str, dict[str, float]] = {}
     skipped: list[str] = []
+    extra: dict[str, Any] = {}
     saved: dict[str, Any] = {}
+    derived = _training_data(run)
     for lang in langs:
+        held = derived is not None and derived.holds_out(task=task.name, split=split, language=lang)
         try:
+            kept = _without_held_out(derived, task, split, lang, data, extra, log) if held else None
             examples, features = build_features(task, fmt, tokenizer, split=split, language=lang, data=data,
-                                                 max_length=max_length, stride=stride, train=False, limit=max_examples)
+                                                 max_length=max_length, stride=stride, train=False, limit=max_examples,
+                                                 examples=kept, derived=f"held-out {derived.fingerprint()}" if held else None)
         except UserError:
             if data == "sample" and all_languages:
                 skipped.append(lang)  # the bundled sample covers only some languages
@@ -195,7 +200,34 @@ def _evaluate_supervised(run: Run, task: Task, tokenizer, langs, *, data, split,
         log(f"{task.name}: no bundled sample for {', '.join(skipped)} (skipped)")
     if not per_language:
         raise UserError(f"no language of {task.name!r} could be evaluated with --data {data}")
-    return per_language, {"skipped_languages": skipped} if skipped else {}
+    if skipped:
+        extra["skipped_languages"] = skipped
+    return per_language, extra
+
+
+def _training_data(run: Run):
+    """The run's derived training data (manifest ``train_data``), or None."""
+    spec = run.manifest.get("train_data")
+    if not spec:
+        return None
+    from adapterstilts.tasks.derived import derived_from_spec
+
+    return derived_from_spec(spec)
+
+
+def _without_held_out(derived, task: Task, split: str, lang: str, data: str, extra: dict, log):
+    """The evaluation examples less those the run trained on (a FewShot held out of this split)."""
+    from adapterstilts.data.loading import load_examples
+
+    examples = load_examples(task, split, lang, data)
+    held = set(derived.held_out_indices(examples))
+    if len(held) >= len(examples):
+        raise UserError(f"all {len(examples)} {split} examples of {task.name}/{lang} were the run's few-shot training "
+                        "data; nothing is left to score: evaluate another split or language")
+    log(f"{task.name}/{lang}: {len(held)} {split} examples held out (the run's few-shot training data) are not scored; "
+        f"{len(examples) - len(held)} remain")
+    extra.update({"held_out": len(held), "held_out_language": lang})
+    return examples.select([i for i in range(len(examples)) if i not in held])
 
 
 def _evaluate_retrieval(run: Run, task: Task, tokenizer, langs, *, data, split, layer, options=None):

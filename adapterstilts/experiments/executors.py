@@ -30,10 +30,12 @@ def _ensure_run(plan: Plan, path: Path, expected: str, config: TrainConfig, trai
                 about: dict) -> Run:
     """A finished run at ``path`` trained with ``config``: reused when fresh, trained when missing; a stale
     one (other settings) is retrained with ``plan.retrain_changed``, else a one-line error."""
-    state = run_state(path, expected, config)
+    from adapterstilts.config.identity import IDENTITY_VERSION
+
+    state = run_state(path, expected, config, plan.root)
     if state == "stale":
         if not plan.retrain_changed:
-            changes = config_changes(path, config) or ["the intermediate modules it builds on changed"]
+            changes = config_changes(path, config, plan.root) or ["the intermediate modules it builds on changed"]
             raise UserError(f"{path} was trained with other settings ({'; '.join(changes[:4])}); pass "
                             "--retrain-changed to retrain it, or give this recipe another output root (--set output=DIR)")
         log(f"retraining {path}: its settings changed")
@@ -43,8 +45,9 @@ def _ensure_run(plan: Plan, path: Path, expected: str, config: TrainConfig, trai
         train_fn(config)
         log_event(plan, f"train-{about['phase']}-done", **event)
     saved = read_json(path / RECIPE_FILE) or {}
-    if saved.get("fingerprint") != expected:
-        write_json_atomic(path / RECIPE_FILE, {**about, "fingerprint": expected, "recipe": plan.recipe.to_json()})
+    if saved.get("fingerprint") != expected or saved.get("identity_version") != IDENTITY_VERSION:
+        write_json_atomic(path / RECIPE_FILE, {**about, "fingerprint": expected, "identity_version": IDENTITY_VERSION,
+                                               "recipe": plan.recipe.to_json()})
     return Run.open(path)
 
 
@@ -52,21 +55,34 @@ def ensure_intermediate(plan: Plan, job: Intermediate, log=print) -> Run:
     """The finished intermediate run of ``job``: reused when present, trained otherwise."""
     if job.blocked:
         raise UserError(f"intermediate {job.name}: {job.blocked}")
-    trainer = intermediate_trainer(job.name)
+    if job.after:  # an order: its earlier links first
+        ensure_intermediate(plan, plan.job(job.after), log=log)
+    trainer = intermediate_trainer(job.name if job.name == "multitask" else job.task or job.name)
     return _ensure_run(plan, Path(job.path), intermediate_fingerprint(plan, job), intermediate_config(plan, job),
                        lambda config: trainer(config, tasks=list(job.tasks), log=log,
                                               **(multitask_options(plan) if job.name == "multitask" else {})), log,
                        {"intermediate": job.name, "seed": job.seed, "path": job.path},
-                       {"phase": "intermediate", "intermediate": job.name, "seed": job.seed, "tasks": list(job.tasks)})
+                       {"phase": "intermediate", "intermediate": job.name, "seed": job.seed, "tasks": list(job.tasks),
+                        "size": job.size, "train_data": job.train_data})
 
 
 def ensure_target_run(plan: Plan, cell: Cell, log=print) -> Run:
     from adapterstilts.training.pipeline import train
 
+    if cell.shots:  # a few-shot run continues the English target run
+        ensure_target_run(plan, cell.english(), log=log)
     return _ensure_run(plan, Path(cell.run), target_fingerprint(plan, cell), target_config(plan, cell),
                        lambda config: train(config, log=log), log, {"cell": cell.key, "path": cell.run},
                        {"phase": "target", "cell": cell.key, "intermediate": cell.intermediate, "target": cell.target,
-                        "seed": cell.seed, "intermediate_runs": list(cell.needs)})
+                        "seed": cell.seed, "intermediate_runs": list(cell.needs), "axes": cell.axis})
+
+
+def _model_override(plan: Plan, run_path: str) -> str | None:
+    """The grid's base model, when the run recorded a local model folder that is gone (the grid's
+    output folder was moved or copied: its tiny model moved with it)."""
+    recorded = Run.open(run_path).base_model
+    looks_local = recorded.startswith(("/", ".", "~"))
+    return plan.model if looks_local and not Path(recorded).expanduser().exists() else None
 
 
 def run_cell(plan: Plan, cell: Cell, log=print) -> dict[str, Any]:
@@ -79,6 +95,8 @@ def run_cell(plan: Plan, cell: Cell, log=print) -> dict[str, Any]:
     fp = fingerprint(plan, cell)
     cached = cached_result(plan, cell)
     if cached:
+        if cached.pop("migrated", False):  # a result from before identity version 2: mark it anew
+            write_json_atomic(cell.result, cached)
         return {**cached, "cached": True}
     runs = [ensure_intermediate(plan, plan.job(p), log=log) for p in cell.needs]
     settings = evaluation_settings(plan, cell)
@@ -89,18 +107,22 @@ def run_cell(plan: Plan, cell: Cell, log=print) -> dict[str, Any]:
                                    layer=settings["layer"], **common)
     elif cell.retrieval:
         run_path = str(runs[0].path)
-        result = evaluate_run(run_path, task_name=cell.target, layer=settings["layer"], **common)
+        result = evaluate_run(run_path, task_name=cell.target, layer=settings["layer"],
+                              model=_model_override(plan, run_path), **common)
     else:
-        run_path = str(ensure_target_run(plan, cell, log=log).path)
+        scored = cell.english() if cell.shots == 0 else cell  # zero shots: the English run, on one language
+        run_path = str(ensure_target_run(plan, scored, log=log).path)
         result = evaluate_run(run_path, max_examples=settings["max_examples"], batch_size=settings["batch_size"],
-                              **common)
+                              model=_model_override(plan, run_path), **common)
     recipe = plan.recipe
     rows = rows_from_result(result, recipe=recipe.name, intermediate=cell.intermediate, method=recipe["method"],
-                            compose=cell.compose, target=cell.target, seed=cell.seed, run=run_path)
-    record = {"recipe": recipe.name, "cell": cell.key, "fingerprint": fp, "intermediate": cell.intermediate,
-              "target": cell.target, "seed": cell.seed, "method": recipe["method"], "compose": cell.compose,
-              "run": run_path, "intermediate_runs": list(cell.needs), "evaluation": settings, "result": result,
-              "rows": rows}
+                            compose=cell.compose, target=cell.target, seed=cell.seed, run=run_path, axes=cell.axis)
+    from adapterstilts.config.identity import IDENTITY_VERSION
+
+    record = {"recipe": recipe.name, "cell": cell.key, "fingerprint": fp, "identity_version": IDENTITY_VERSION,
+              "intermediate": cell.intermediate, "target": cell.target, "seed": cell.seed, "axes": cell.axis,
+              "method": recipe["method"], "compose": cell.compose, "run": run_path,
+              "intermediate_runs": list(cell.needs), "evaluation": settings, "result": result, "rows": rows}
     write_json_atomic(cell.result, record)
     log_event(plan, "cell-evaluated", cell=cell.key, result=cell.result)
     return {**record, "cached": False}

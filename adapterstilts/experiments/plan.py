@@ -21,24 +21,24 @@ backbone for "none"). With compose "fuse" / "merge", one cell per target fuses /
 intermediates (row "fusion" / "merged")."""
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
 from adapterstilts.config import TrainConfig, resolve_report_to
 from adapterstilts.errors import UserError
-from adapterstilts.experiments.recipe import SPECIAL_INTERMEDIATES, VOLATILE_KEYS, Recipe
+from adapterstilts.experiments.axes import (MIX_PREFIX, ORDER_SEP, Row, check_only, parse_only, rows, selected,
+                                            value_text)
+from adapterstilts.experiments.recipe import SPECIAL_INTERMEDIATES, Recipe
 from adapterstilts.experiments.store import STORE_FILE, cell_key
 from adapterstilts.runs import MANIFEST, Run
 
 RECIPE_FILE = "recipe.json"
 LOG_FILE = "grid_log.jsonl"
-COMBINED = {"fuse": "fusion", "merge": "merged"}  # compose -> row label of the one cell per target over all intermediates
 PLUGIN_MODULES = ("adapterstilts.training.multitask",)  # imported on demand to find extra intermediate trainers
 INTERMEDIATE_TRAINERS: dict[str, Callable[..., Run]] = {}
 
@@ -89,28 +89,51 @@ def intermediate_trainer(name: str) -> Callable[..., Run]:
 # ------------------------------------------------------------------------------------------ plan
 @dataclass(frozen=True)
 class Intermediate:
-    name: str  # an intermediate task, or "multitask"
+    name: str  # the row: an intermediate task, "multitask", an order "a>b" or a mixture "mix:NAME"
     seed: int
     path: str
     tasks: tuple[str, ...]
     blocked: str | None = None
+    task: str = ""  # the task this run trains (an order: its last link's; a mixture: its first source's)
+    size: int | None = None  # the size axis: a stratified subsample of this many examples
+    train_data: dict | None = None  # a derived-data spec (tasks/derived.py)
+    after: str | None = None  # an order's previous link (its run folder): this one is chained on it
 
 
 @dataclass(frozen=True)
 class Cell:
-    intermediate: str  # row label: "none", a task, "multitask", "fusion" or "merged"
+    intermediate: str  # row label: "none", a task, "multitask", "fusion", "merged", "a>b", "mix:NAME"
     target: str
     seed: int
     retrieval: bool
     compose: str
     needs: tuple[str, ...]  # intermediate run folders
-    run: str | None  # target run folder (None: retrieval, no target training)
+    run: str | None  # target run folder (None: retrieval, no target training; or a zero-shot few-shot cell)
     result: str
     blocked: str | None = None
+    axes: tuple[tuple[str, Any], ...] = ()  # the study axes beyond intermediate / target / seed
+    base: str | None = None  # few-shot cells: the English target run they continue (shots > 0) or score (0)
+
+    @property
+    def axis(self) -> dict[str, Any]:
+        return dict(self.axes)
 
     @property
     def key(self) -> str:
-        return cell_key(self.intermediate, self.target, self.seed)
+        return cell_key(self.intermediate, self.target, self.seed, self.axis)
+
+    @property
+    def shots(self) -> int | None:
+        return self.axis.get("shots")
+
+    @property
+    def language(self) -> str | None:
+        return self.axis.get("language")
+
+    def english(self) -> "Cell":
+        """The English target cell a few-shot cell builds on."""
+        axes = tuple((k, v) for k, v in self.axes if k not in ("shots", "language"))
+        return replace(self, run=self.base, axes=axes, base=None)
 
 
 @dataclass
@@ -133,23 +156,6 @@ class Plan:
         return self.jobs[path]
 
 
-def parse_only(items: list[str] | None) -> dict[str, set[str]]:
-    """``["intermediate=squad,mnli,target=xnli"]`` -> {"intermediate": {"squad", "mnli"}, "target": {"xnli"}}."""
-    out: dict[str, set[str]] = {}
-    key = None
-    for item in items or []:
-        for part in filter(None, (p.strip() for p in item.split(","))):
-            if "=" in part:
-                key, _, part = part.partition("=")
-                key = key.strip()
-                if key not in ("intermediate", "target", "seed"):
-                    raise UserError(f"--only {item!r}: unknown key {key!r}; use intermediate=..., target=..., seed=...")
-            elif key is None:
-                raise UserError(f"--only {item!r}: expected KEY=VALUE, e.g. --only intermediate=squad,target=xnli")
-            out.setdefault(key, set()).add(part.strip())
-    return out
-
-
 def _data_block(recipe: Recipe, phase: str, task: str) -> str | None:
     from adapterstilts.tasks import get_task
 
@@ -160,6 +166,77 @@ def _data_block(recipe: Recipe, phase: str, task: str) -> str | None:
     return None
 
 
+def _folder(name: str) -> str:
+    return name.replace(ORDER_SEP, "-then-").replace(MIX_PREFIX, "mix-")
+
+
+class _Jobs:
+    """The intermediate runs a plan needs, each made once (keyed by row, seed and size)."""
+
+    def __init__(self, recipe: Recipe, root: Path):
+        self.recipe, self.root, self.made = recipe, root, {}
+        self.method = recipe["method"]
+
+    def path(self, name: str, seed: int, size: int | None) -> str:
+        suffix = f"-size{size}" if size is not None else ""
+        return str(self.root / f"{_folder(name)}-{self.method}-seed{seed}{suffix}")
+
+    def get(self, row: Row, seed: int, size: int | None) -> list[Intermediate]:
+        """The runs a row needs, as its cells list them (a combined row: one per task)."""
+        if row.kind == "combined":
+            return [self.single(n, seed, size) for n in row.tasks]
+        if row.kind == "order":
+            return [self.order(row.tasks, seed, size)]
+        if row.kind == "mix":
+            return [self.mix(row, seed, size)]
+        return [self.single(row.tasks[0], seed, size)]
+
+    def _remember(self, job: Intermediate) -> Intermediate:
+        return self.made.setdefault(job.path, job)
+
+    def single(self, name: str, seed: int, size: int | None) -> Intermediate:
+        recipe = self.recipe
+        path = self.path(name, seed, size)
+        if path in self.made:
+            return self.made[path]
+        members = tuple(recipe["multitask_tasks"] or [t for t in recipe["intermediates"] if t not in SPECIAL_INTERMEDIATES]
+                        ) if name == "multitask" else (name,)
+        try:
+            intermediate_trainer(name)
+            blocked = next(filter(None, (_data_block(recipe, "intermediate", t) for t in members)), None)
+        except UserError as exc:
+            blocked = str(exc)
+        if name == "multitask" and not members and not blocked:
+            blocked = "multitask needs tasks: list them in multitask_tasks or in intermediates"
+        spec = {"kind": "subsample", "task": name, "n": size, "seed": seed} if size is not None else None
+        return self._remember(Intermediate(name, seed, path, members, blocked, task=name, size=size, train_data=spec))
+
+    def order(self, tasks: tuple[str, ...], seed: int, size: int | None) -> Intermediate:
+        previous = self.single(tasks[0], seed, size)
+        for k in range(1, len(tasks)):
+            name = ORDER_SEP.join(tasks[:k + 1])
+            path = self.path(name, seed, size)
+            if path not in self.made:
+                blocked = previous.blocked or _data_block(self.recipe, "intermediate", tasks[k])
+                spec = {"kind": "subsample", "task": tasks[k], "n": size, "seed": seed} if size is not None else None
+                self._remember(Intermediate(name, seed, path, tasks[:k + 1], blocked, task=tasks[k], size=size,
+                                            train_data=spec, after=previous.path))
+            previous = self.made[path]
+        return previous
+
+    def mix(self, row: Row, seed: int, size: int | None) -> Intermediate:
+        spec = self.recipe["mixes"][row.mix]
+        path = self.path(row.label, seed, size)
+        total = spec.get("size") or size
+        train_data = {"kind": "mix", "sources": [dict(s) for s in spec["sources"]], "seed": seed,
+                      **({"size": total} if total is not None else {}),
+                      **({"weights": spec["weights"]} if spec.get("weights") is not None else {})}
+        tasks = tuple(dict.fromkeys(s["task"] for s in spec["sources"]))
+        blocked = next(filter(None, (_data_block(self.recipe, "intermediate", t) for t in tasks)), None)
+        return self._remember(Intermediate(row.label, seed, path, tasks, blocked, task=row.tasks[0], size=size,
+                                           train_data=train_data))
+
+
 def expand(recipe: Recipe, only: list[str] | None = None, *, report_to: str | None = None) -> Plan:
     """The recipe's cells (filtered by ``only``) and the intermediate runs they need. No side effects."""
     from adapterstilts.tasks import get_task
@@ -168,103 +245,137 @@ def expand(recipe: Recipe, only: list[str] | None = None, *, report_to: str | No
     root = Path(recipe["output"] or Path("runs") / recipe.name).absolute()
     inter_root = Path(recipe["intermediate_output"] or root / "intermediate").absolute()
     model = str(root / "tiny-xlmr") if recipe["model"] == "tiny" else recipe["model"]
-    method, compose = recipe["method"], recipe["compose"]
-    tasks = [n for n in recipe["intermediates"] if n != "none"]
-    rows: list[tuple[str, tuple[str, ...]]] = [("none", ())] if "none" in recipe["intermediates"] else []
-    rows += [(COMBINED[compose], tuple(tasks))] if compose in COMBINED else [(n, (n,)) for n in tasks]
-    choices = {"intermediate": [r for r, _ in rows], "target": list(recipe["targets"]),
-               "seed": [str(s) for s in recipe["seeds"]]}
-    for key, values in filters.items():
-        unknown = sorted(values - set(choices[key]))
-        if unknown:
-            raise UserError(f"--only {key}={','.join(unknown)}: not in the recipe's {key}s; choose from: "
-                            f"{', '.join(choices[key])}")
-    keep = {k: filters.get(k, set(v)) for k, v in choices.items()}
+    compose = recipe["compose"]
+    grid_rows = rows(recipe)
+    sizes = recipe["sizes"]
+    has_sizes, shots = sizes != [None], recipe["shots"]
     plan = Plan(recipe, str(root), model, resolve_report_to(report_to or recipe["report_to"]),
                 str(Path(recipe["results"]).absolute() if recipe["results"] else root / STORE_FILE))
-    jobs: dict[tuple[str, int], Intermediate] = {}
-
-    def job(name: str, seed: int) -> Intermediate:
-        if (name, seed) not in jobs:
-            members = tuple(recipe["multitask_tasks"] or [t for t in tasks if t not in SPECIAL_INTERMEDIATES]
-                            ) if name == "multitask" else (name,)
-            try:
-                intermediate_trainer(name)
-                blocked = next(filter(None, (_data_block(recipe, "intermediate", t) for t in members)), None)
-            except UserError as exc:
-                blocked = str(exc)
-            if name == "multitask" and not members and not blocked:
-                blocked = "multitask needs tasks: list them in multitask_tasks or in intermediates"
-            jobs[name, seed] = Intermediate(name, seed, str(inter_root / f"{name}-{method}-seed{seed}"), members, blocked)
-        return jobs[name, seed]
-
-    for label, names in rows:
+    jobs = _Jobs(recipe, inter_root)
+    choices: dict[str, set[str]] = {a: set() for a in ("intermediate", "target", "seed", "size", "shots", "language",
+                                                         "order", "mix")}
+    for row in grid_rows:
         for target in recipe["targets"]:
+            task = get_task(target)
+            langs = _cell_languages(recipe, task) if shots else [None]
             for seed in recipe["seeds"]:
-                if label not in keep["intermediate"] or target not in keep["target"] or str(seed) not in keep["seed"]:
-                    continue
-                retrieval = get_task(target).format == "retrieval"
-                blocked = None
-                if retrieval and label in COMBINED.values():
-                    needed: list[Intermediate] = []
-                    blocked = (f"retrieval targets have no target training, so there is no {label} run to score; "
-                               "they are scored from single intermediates in stack / continue recipes")
-                else:
-                    needed = [job(n, seed) for n in names]
-                    blocked = next((f"intermediate {j.name}: {j.blocked}" for j in needed if j.blocked), None)
-                    if blocked is None and not retrieval:
-                        blocked = _data_block(recipe, "target", target)
-                name = f"{target}-seed{seed}"
-                run = None if retrieval else str(root / "targets" / label / name)
-                plan.cells.append(Cell(label, target, seed, retrieval, "none" if label == "none" else compose,
-                                       tuple(j.path for j in needed), run, str(root / "results" / label / f"{name}.json"),
-                                       blocked))
-    plan.jobs = {j.path: j for j in jobs.values()}
-    needed_paths = {p for c in plan.cells if not c.blocked for p in c.needs}
-    plan.intermediates = [j for j in jobs.values() if j.path in needed_paths or j.blocked]
+                for size in sizes if row.kind != "none" else sizes[:1]:  # the baseline has no intermediate data
+                    for k in shots or [None]:
+                        for lang in langs:
+                            axes = {**row.axes(), **({"size": size} if has_sizes and row.kind != "none" else {}),
+                                    **({"shots": k, "language": lang} if shots else {})}
+                            values = {"intermediate": row.label, "target": target, "seed": seed, **axes}
+                            for key, value in values.items():
+                                choices[key].add(value_text(value))
+                            if not selected(filters, values):
+                                continue
+                            plan.cells.append(_cell(plan, jobs, row, task, seed, size, compose, axes, root))
+    check_only(filters, {k: sorted(v) for k, v in choices.items()})
+    plan.jobs = dict(jobs.made)
+    needed = {p for c in plan.cells if not c.blocked for p in _closure(plan.jobs, c.needs)}
+    plan.intermediates = [j for j in jobs.made.values() if j.path in needed or j.blocked]
     return plan
+
+
+def _closure(jobs: dict[str, Intermediate], paths) -> list[str]:
+    """``paths`` and the earlier links of the orders among them."""
+    out = []
+    for path in paths:
+        while path is not None:
+            out.append(path)
+            path = jobs[path].after if path in jobs else None
+    return out
+
+
+def _cell_languages(recipe: Recipe, task) -> list[str]:
+    langs = recipe.languages_for(task.name)
+    return list(task.languages) if langs == "all" else list(langs)
+
+
+def _cell(plan: Plan, jobs: _Jobs, row: Row, task, seed: int, size: int | None, compose: str, axes: dict,
+          root: Path) -> Cell:
+    recipe, target = plan.recipe, task.name
+    retrieval = task.format == "retrieval"
+    needed = [] if row.kind == "none" else jobs.get(row, seed, size)
+    blocked = None
+    if retrieval and row.kind == "combined":
+        needed = []
+        blocked = (f"retrieval targets have no target training, so there is no {row.label} run to score; "
+                   "they are scored from single intermediates in stack / continue recipes")
+    else:
+        blocked = next((f"intermediate {j.name}: {j.blocked}" for j in needed if j.blocked), None)
+        if blocked is None and not retrieval:
+            blocked = _data_block(recipe, "target", target)
+    if blocked is None and axes.get("shots") is not None and retrieval:
+        blocked = f"{target} has no training data, so no few-shot training: drop it from the targets of a shots study"
+    name = f"{target}-seed{seed}" + (f"-size{value_text(size)}" if "size" in axes else "")
+    english = None if retrieval else str(root / "targets" / _folder(row.label) / name)
+    run, base = english, None
+    if axes.get("shots") is not None:
+        base = english
+        k, lang = axes["shots"], axes["language"]
+        run = str(root / "targets" / _folder(row.label) / f"{name}-shots{k}-{lang}") if k else None
+        name = f"{name}-shots{k}-{lang}"
+    return Cell(row.label, target, seed, retrieval, "none" if row.kind == "none" else compose,
+                tuple(j.path for j in needed), run, str(root / "results" / _folder(row.label) / f"{name}.json"),
+                blocked, tuple(sorted(axes.items())), base)
 
 
 # ------------------------------------------------------------------------------------------ configs
 def _config(plan: Plan, phase: str, task: str, *, output: str, seed: int, compose: str = "none",
-            intermediates: tuple[str, ...] = ()) -> TrainConfig:
+            intermediates: tuple[str, ...] = (), **extra) -> TrainConfig:
     recipe = plan.recipe
     settings = recipe.settings(phase, task)
     data = settings.pop("data", None) or recipe["data"]
     return TrainConfig(task=task, output=output, model=plan.model, revision=recipe["revision"], method=recipe["method"],
                        compose=compose, intermediates=list(intermediates), data=data, seed=seed,
-                       report_to=plan.report_to, **settings)
+                       report_to=plan.report_to, **settings, **extra)
 
 
 def intermediate_config(plan: Plan, job: Intermediate) -> TrainConfig:
-    return _config(plan, "intermediate", job.name, output=job.path, seed=job.seed)
+    chained = {"compose": "chain", "intermediates": (job.after,)} if job.after else {}
+    return _config(plan, "intermediate", job.task or job.name, output=job.path, seed=job.seed,
+                   train_data=job.train_data, **chained)
 
 
 def target_config(plan: Plan, cell: Cell) -> TrainConfig:
+    if cell.shots:  # continue the English target run on k examples of the cell's language
+        from adapterstilts.tasks.derived import FewShot
+
+        spec = FewShot(cell.target, cell.language, cell.shots, cell.seed).to_spec()
+        return _config(plan, "fewshot", cell.target, output=cell.run or "", seed=cell.seed, train_data=spec,
+                       init_from=cell.base)
     return _config(plan, "target", cell.target, output=cell.run or "", seed=cell.seed, compose=cell.compose,
                    intermediates=cell.needs)
-
-
-def _comparable(config: dict) -> dict:
-    return {k: v for k, v in json.loads(json.dumps(config)).items() if k not in VOLATILE_KEYS}
 
 
 def evaluation_settings(plan: Plan, cell: Cell) -> dict[str, Any]:
     recipe = plan.recipe
     data = recipe.settings("target", cell.target).get("data") or recipe["data"]
-    return {**recipe["evaluation"], "data": data, "languages": recipe.languages_for(cell.target)}
+    languages = [cell.language] if cell.language else recipe.languages_for(cell.target)
+    return {**recipe["evaluation"], "data": data, "languages": languages}
 
 
 def _hash(data) -> str:
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+    from adapterstilts.config.identity import fingerprint as identity_fingerprint
+
+    return identity_fingerprint(data)
+
+
+def _identity(plan: Plan, config: TrainConfig) -> dict:
+    from adapterstilts.config.identity import identity
+
+    return identity(config, plan.root)
 
 
 def intermediate_fingerprint(plan: Plan, job: Intermediate) -> str:
     """Identity of what an intermediate run learns (its settings; not where it is written)."""
-    identity = {"config": _comparable(intermediate_config(plan, job).to_dict()), "tasks": list(job.tasks)}
+    data = {"config": _identity(plan, intermediate_config(plan, job)), "tasks": list(job.tasks)}
     if job.name == "multitask":
-        identity.update(multitask_options(plan))
-    return _hash(identity)
+        data.update(multitask_options(plan))
+    if job.after:
+        data["after"] = intermediate_fingerprint(plan, plan.job(job.after))
+    return _hash(data)
 
 
 def multitask_options(plan: Plan) -> dict[str, Any]:
@@ -272,15 +383,21 @@ def multitask_options(plan: Plan) -> dict[str, Any]:
 
 
 def target_fingerprint(plan: Plan, cell: Cell) -> str:
-    return _hash({"config": _comparable(target_config(plan, cell).to_dict()),
-                  "intermediates": [intermediate_fingerprint(plan, plan.job(p)) for p in cell.needs]})
+    data = {"config": _identity(plan, target_config(plan, cell)),
+            "intermediates": [intermediate_fingerprint(plan, plan.job(p)) for p in cell.needs]}
+    if cell.shots:
+        data["base"] = target_fingerprint(plan, cell.english())
+    return _hash(data)
 
 
 def fingerprint(plan: Plan, cell: Cell) -> str:
     """Identity of a cell's result: its runs' fingerprints and the evaluation settings."""
-    return _hash({"run": None if cell.retrieval else target_fingerprint(plan, cell),
+    from adapterstilts.config.identity import relative_to_root
+
+    scored = cell.english() if cell.shots == 0 else cell
+    return _hash({"run": None if cell.retrieval else target_fingerprint(plan, scored),
                   "intermediates": [intermediate_fingerprint(plan, plan.job(p)) for p in cell.needs],
-                  "model": plan.model, "evaluation": evaluation_settings(plan, cell)})
+                  "model": relative_to_root(plan.model, plan.root), "evaluation": evaluation_settings(plan, cell)})
 
 
 # ------------------------------------------------------------------------------------------ status
@@ -292,8 +409,25 @@ def read_json(path: str | Path) -> dict | None:
 
 
 def cached_result(plan: Plan, cell: Cell) -> dict | None:
+    """The cell's result file when it was made with the cell's current settings. A result written
+    before identity version 2 (no ``identity_version``) still counts when its evaluation settings are
+    the same and its runs are fresh; it comes back with the new fingerprint (the caller rewrites it)."""
+    from adapterstilts.config.identity import IDENTITY_VERSION
+
     record = read_json(cell.result)
-    return record if record and record.get("fingerprint") == fingerprint(plan, cell) else None
+    if not record:
+        return None
+    expected = fingerprint(plan, cell)
+    if record.get("fingerprint") == expected:
+        return record
+    if record.get("identity_version") is None and record.get("evaluation") == evaluation_settings(plan, cell):
+        runs = [(j.path, intermediate_fingerprint(plan, j), intermediate_config(plan, j))
+                for j in (plan.job(p) for p in cell.needs)]
+        if cell.run:
+            runs.append((cell.run, target_fingerprint(plan, cell), target_config(plan, cell)))
+        if all(run_state(*r) == "fresh" for r in runs):
+            return {**record, "fingerprint": expected, "identity_version": IDENTITY_VERSION, "migrated": True}
+    return None
 
 
 def _partial(path: str) -> Path:
@@ -301,30 +435,35 @@ def _partial(path: str) -> Path:
     return p.parent / f".{p.name}.partial"
 
 
-def config_changes(path: Path, config: TrainConfig) -> list[str]:
-    """What differs between a finished run's saved config.json and ``config`` ("key: old -> new")."""
+def config_changes(path: Path, config: TrainConfig, root: str | None = None) -> list[str]:
+    """The identity fields that differ between a finished run's saved config.json and ``config``."""
+    from adapterstilts.config.identity import changes, identity
+
     saved = read_json(path / "config.json")
-    if saved is None:
+    if not isinstance(saved, dict):
         return []
-    before, now = _comparable(saved), _comparable(config.to_dict())
-    return [f"{k}: {before.get(k)!r} -> {now.get(k)!r}" for k in sorted(set(before) | set(now)) if before.get(k) != now.get(k)]
+    root = root or str(Path(path).parent.parent)
+    return changes(identity(saved, root), identity(config, root))
 
 
-def run_state(path: str | Path, expected: str, config: TrainConfig) -> str:
-    """"missing" (no finished run), "fresh" (trained with these settings) or "stale"."""
+def run_state(path: str | Path, expected: str, config: TrainConfig, root: str | None = None) -> str:
+    """"missing" (no finished run), "fresh" (trained with these settings) or "stale". A run marked by
+    an older identity version is fresh when its saved settings match on today's identity fields."""
+    from adapterstilts.config.identity import IDENTITY_VERSION
+
     path = Path(path)
     if not (path / MANIFEST).is_file():
         return "missing"
     about = read_json(path / RECIPE_FILE) or {}
-    if about.get("fingerprint"):
+    if about.get("fingerprint") and about.get("identity_version") == IDENTITY_VERSION:
         return "fresh" if about["fingerprint"] == expected else "stale"
-    return "stale" if config_changes(path, config) else "fresh"  # killed before recipe.json was written
+    return "stale" if config_changes(path, config, root) else "fresh"  # older marker, or killed before it
 
 
 def intermediate_status(plan: Plan, job: Intermediate) -> str:
     if job.blocked:
         return "blocked"
-    state = run_state(job.path, intermediate_fingerprint(plan, job), intermediate_config(plan, job))
+    state = run_state(job.path, intermediate_fingerprint(plan, job), intermediate_config(plan, job), plan.root)
     if state != "missing":
         return {"fresh": "cached", "stale": "stale"}[state]
     return "interrupted" if _partial(job.path).exists() else "to train"
@@ -336,7 +475,7 @@ def cell_status(plan: Plan, cell: Cell) -> str:
     if cached_result(plan, cell):
         return "done"
     if cell.run:
-        state = run_state(cell.run, target_fingerprint(plan, cell), target_config(plan, cell))
+        state = run_state(cell.run, target_fingerprint(plan, cell), target_config(plan, cell), plan.root)
         if state != "missing":
             return {"fresh": "trained", "stale": "stale"}[state]
         if _partial(cell.run).exists():

@@ -21,12 +21,24 @@ Keys (see ``adapterstilts recipes NAME`` for a fully resolved example):
     multitask_tasks          tasks of the multi-task intermediate (empty: the other listed intermediates)
     multitask_sampling       proportional | temperature | uniform (task drawn per batch)
     multitask_temperature    T of temperature sampling, p ~ n^(1/T)
-    targets                  XTREME target tasks
+    targets                  target tasks (default: the XTREME suite's nine, adapterstilts/suites/xtreme.py)
     languages                all | [langs] | {target: all | [langs], default: ...}
     intermediate, target     training settings (any TrainConfig field, e.g. lr, epochs, batch_size,
                              grad_accum, max_length, max_steps, save_steps...) and ``per_task:
                              {task: {settings}}`` overrides
     evaluation               split, max_examples, batch_size, layer (retrieval)
+    study axes (each optional; a grid without them is the paper's intermediate x target x seed):
+    sizes                    intermediate training sizes: a seeded subsample stratified by label of each
+                             intermediate task (null = all its data), e.g. [1000, 10000, null]
+    orders                   intermediate tasks trained in order, one row each: [[mnli, squad]] trains
+                             MNLI, then SQuAD from the MNLI module (compose chain), row "mnli>squad"
+    mixes                    named training mixtures, one row each ("mix:NAME"): {NAME: {sources:
+                             [{task, language, split}], weights: [..] (with size), size: N}}
+    shots                    target-language examples: after the English target training, each
+                             language of each target trains further on k of its own examples (seeded;
+                             from its training data, or held out of its evaluation data) and is
+                             evaluated alone; 0 = zero-shot. E.g. [0, 5, 10, 50]
+    fewshot                  training settings of the few-shot runs (over the target's), per_task too
     output                   output root (default runs/NAME); intermediate_output: where intermediate
                              modules go (default OUTPUT/intermediate; share it between recipes to reuse them)
     results                  results store (default OUTPUT/results.sqlite)
@@ -42,8 +54,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from adapterstilts.config import COMPOSITIONS as COMPOSE_NAMES
 from adapterstilts.errors import UserError
+from adapterstilts.suites import XTREME
 
 
 
@@ -64,7 +76,7 @@ METHOD_NAMES = ("lora", "bottleneck", "full")
 REPORT_TO = ("auto", "none", "tensorboard", "wandb", "mlflow")
 # TrainConfig fields a recipe does not set per phase (the grid sets them, or they are top-level keys)
 _NOT_PHASE_KEYS = {"task", "output", "model", "revision", "method", "compose", "intermediates", "seed",
-                   "overwrite", "progress", "report_to"}
+                   "overwrite", "progress", "report_to", "train_data", "init_from"}
 # TrainConfig fields that do not change what a run learns (ignored when comparing a cached run)
 VOLATILE_KEYS = ("overwrite", "progress", "report_to", "logging_steps", "save_steps", "output")
 
@@ -81,20 +93,23 @@ DEFAULTS: dict[str, Any] = {
     "multitask_tasks": [],
     "multitask_sampling": "proportional",
     "multitask_temperature": 2.0,
-    "targets": ["xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa", "bucc2018", "tatoeba"],
+    "targets": list(XTREME.names),
     "languages": "all",
     # jiant / the paper: lr 1e-5 (null: the method's default, 1e-4 for LoRA / bottleneck), warmup 10%,
-    # max length 256 (QA 384: the task's default when null), effective batch 32 (QA 16)
+    # max length 256 (QA 384: the task's default when null), effective batch 32 (QA 16); the targets'
+    # epochs and batch sizes are the XTREME suite's protocol (suites/xtreme.py)
     "intermediate": {"lr": None, "epochs": 3.0, "batch_size": 8, "grad_accum": 4, "warmup_ratio": 0.1,
                      "max_length": None, "per_task": {"squad": {"batch_size": 4, "grad_accum": 4},
                                                       "squad_v2": {"batch_size": 4, "grad_accum": 4}}},
     "target": {"lr": None, "epochs": 2.0, "batch_size": 8, "grad_accum": 4, "warmup_ratio": 0.1, "max_length": None,
-               "per_task": {"xnli": {"epochs": 2.0}, "pawsx": {"epochs": 5.0}, "udpos": {"epochs": 10.0},
-                            "panx": {"epochs": 10.0},
-                            "xquad": {"epochs": 2.0, "batch_size": 4, "grad_accum": 4},
-                            "mlqa": {"epochs": 2.0, "batch_size": 4, "grad_accum": 4},
-                            "tydiqa": {"epochs": 2.0, "batch_size": 4, "grad_accum": 4}}},
+               "per_task": XTREME.recipe_per_task(batch_size=8, grad_accum=4)},
     "evaluation": {"split": None, "max_examples": None, "batch_size": 64, "layer": None},
+    "sizes": [None],
+    "orders": [],
+    "mixes": {},
+    "shots": [],
+    # few-shot runs continue the English target run on k examples: more epochs, no warmup (k is tiny)
+    "fewshot": {"epochs": 10.0, "warmup_ratio": 0.0, "per_task": {}},
     "output": None,
     "intermediate_output": None,
     "results": None,
@@ -174,7 +189,10 @@ TOP_KEYS: dict[str, Any] = {
     "multitask_sampling": str, "multitask_temperature": float,
     "languages": "languages", "intermediate": "phase", "target": "phase", "evaluation": "evaluation",
     "output": OPT_STR, "intermediate_output": OPT_STR, "results": OPT_STR, "report_to": str,
+    "sizes": list[typing.Optional[int]], "orders": list[list[str]], "mixes": "mixes", "shots": INT_LIST,
+    "fewshot": "phase",
 }
+MIX_KEYS: dict[str, Any] = {"sources": "sources", "weights": typing.Optional[list[float]], "size": OPT_INT}
 EVAL_KEYS: dict[str, Any] = {"split": OPT_STR, "max_examples": OPT_INT, "batch_size": int, "layer": OPT_INT}
 
 
@@ -214,6 +232,8 @@ class _Checker:
                 out[key] = self.section(key, value, EVAL_KEYS)
             elif kind == "languages":
                 out[key] = self.languages(value)
+            elif kind == "mixes":
+                out[key] = {str(name): self.mix(f"mixes.{name}", spec) for name, spec in self.mapping(key, value).items()}
             else:
                 out[key] = self.typed(key, value, kind)
         return out
@@ -228,6 +248,29 @@ class _Checker:
 
     def settings(self, prefix: str, value) -> dict:
         return self.section(prefix, value, self.phase_hints)
+
+    def mix(self, prefix: str, value) -> dict:
+        out = {}
+        for k, v in self.mapping(prefix, value).items():
+            if k not in MIX_KEYS:
+                raise self.unknown(f"{prefix}.{k}", MIX_KEYS)
+            if k != "sources":
+                out[k] = self.typed(f"{prefix}.{k}", v, MIX_KEYS[k])
+                continue
+            if not isinstance(v, list) or not v:
+                raise self.fail(f"{prefix}.sources", f"expected a list of {{task, language}} mappings, got {v!r}",
+                                "e.g. sources: [{task: pawsx, language: en}, {task: pawsx, language: de}]")
+            sources = []
+            for i, src in enumerate(v):
+                where = f"{prefix}.sources[{i}]"
+                src = self.section(where, src, {"task": str, "language": str, "split": OPT_STR})
+                if "task" not in src or "language" not in src:
+                    raise self.fail(where, "needs task and language", "e.g. {task: pawsx, language: de}")
+                sources.append(src)
+            out[k] = sources
+        if "sources" not in out:
+            raise self.fail(prefix, "no sources", "list the tasks and languages to mix under sources:")
+        return out
 
     def phase(self, key: str, value) -> dict:
         value = dict(self.mapping(key, value))
@@ -328,7 +371,7 @@ def merge_layer(base: dict, layer: dict) -> dict:
     lower layers' per-task values of that setting (``target: {max_steps: 2}`` in a recipe applies to
     every target, even those the defaults give per-task epochs or batch sizes)."""
     base = copy.deepcopy(base)
-    for phase in ("intermediate", "target"):
+    for phase in ("intermediate", "target", "fewshot"):
         common = [k for k in layer.get(phase, {}) if k != "per_task"]
         for settings in base.get(phase, {}).get("per_task", {}).values():
             for key in common:
@@ -351,9 +394,11 @@ class Recipe:
         return self.data[key]
 
     def settings(self, phase: str, task: str) -> dict[str, Any]:
-        """Training settings of ``task`` in ``phase`` ("intermediate" | "target"): phase <- per_task."""
+        """Training settings of ``task`` in ``phase`` ("intermediate" | "target" | "fewshot": the
+        target's, then the few-shot ones): phase <- per_task."""
+        out = self.settings("target", task) if phase == "fewshot" else {}
         section = self.data[phase]
-        out = {k: v for k, v in section.items() if k != "per_task"}
+        out.update({k: v for k, v in section.items() if k != "per_task"})
         out.update(section["per_task"].get(task, {}))
         return out
 
@@ -381,7 +426,6 @@ def load_recipe(ref: str | Path, overrides: list[str] | None = None) -> Recipe:
 
 def validate(data: dict, source: str) -> None:
     """Cross-key checks of a merged recipe (each key's type was checked in its own layer)."""
-    from adapterstilts.methods import get_method
     from adapterstilts.tasks import TASKS, get_task
 
     def fail(key: str, problem: str, fix: str) -> UserError:
@@ -392,7 +436,9 @@ def validate(data: dict, source: str) -> None:
 
     intermediates = [n for n in TASKS.names() if kind_of(n) == "intermediate"]
     targets = [n for n in TASKS.names() if kind_of(n) == "target"]
-    for key, choices in (("method", METHOD_NAMES), ("compose", COMPOSE_NAMES), ("report_to", REPORT_TO)):
+    from adapterstilts.compose import COMPOSITIONS, get_composition
+
+    for key, choices in (("method", METHOD_NAMES), ("compose", COMPOSITIONS.names()), ("report_to", REPORT_TO)):
         if data[key] not in choices:
             raise fail(key, f"unknown value {data[key]!r}", f"choose one of: {', '.join(choices)}")
     for key in ("seeds", "intermediates", "targets"):
@@ -428,17 +474,57 @@ def validate(data: dict, source: str) -> None:
                     raise fail(f"languages.{target}" if isinstance(langs, dict) else "languages",
                                f"{target} has no language {lang!r}", f"choose from: {', '.join(task.languages)}")
     tasks = [n for n in data["intermediates"] if n not in SPECIAL_INTERMEDIATES]
-    supported = get_method(data["method"]).supports
-    if data["compose"] not in supported:
-        raise fail("compose", f"{data['compose']!r} is not available with method {data['method']}",
-                   f"choose one of: {', '.join(sorted(supported))}")
+    composition = get_composition(data["compose"])
+    if data["method"] not in composition.methods or "target" not in composition.kinds:
+        fit = [c for c in COMPOSITIONS.names() if data["method"] in COMPOSITIONS.get(c).methods
+               and "target" in COMPOSITIONS.get(c).kinds]
+        raise fail("compose", f"{data['compose']!r} is not available for targets with method {data['method']}",
+                   f"choose one of: {', '.join(fit)}")
     if data["compose"] == "none" and (tasks or "multitask" in data["intermediates"]):
         raise fail("compose", "'none' trains targets from the plain backbone, but intermediate tasks are listed",
                    "set compose: stack | fuse | continue, or list only 'none'")
-    if data["compose"] in ("fuse", "merge") and len(tasks) < 1:
-        raise fail("compose", f"{data['compose']!r} needs intermediate tasks to combine", "list at least one")
-    for phase in ("intermediate", "target"):
+    combined = len(tasks) + ("multitask" in data["intermediates"])
+    if composition.combined_row and combined < composition.min_intermediates:
+        raise fail("compose", f"{data['compose']!r} combines at least {composition.min_intermediates} intermediate "
+                   f"modules, {combined} listed", "list more intermediates, or use compose: stack")
+    _validate_axes(data, fail, intermediates, targets)
+    for phase in ("intermediate", "target", "fewshot"):
         for task, settings in [(None, data[phase]), *data[phase]["per_task"].items()]:
             where = f"{phase}.per_task.{task}" if task else phase
             if settings.get("batch_size", 1) < 1 or settings.get("grad_accum", 1) < 1:
                 raise fail(where, "batch_size and grad_accum must be at least 1", "fix the value")
+
+
+def _validate_axes(data: dict, fail, intermediates: list[str], targets: list[str]) -> None:
+    """The study axes: sizes, orders, mixes, shots."""
+    from adapterstilts.tasks import TASKS, get_task
+
+    sizes = data["sizes"]
+    if not sizes:
+        raise fail("sizes", "empty list", "leave it out, or list sizes such as [1000, null] (null = all data)")
+    if len(set(sizes)) != len(sizes) or any(n is not None and n < 1 for n in sizes):
+        raise fail("sizes", f"sizes must be distinct and at least 1 (null = all data), got {sizes}", "fix the list")
+    if sizes != [None] and "multitask" in data["intermediates"]:
+        raise fail("sizes", "the size axis subsamples single-task intermediates", "drop multitask from intermediates")
+    for i, order in enumerate(data["orders"]):
+        if len(order) < 2 or len(set(order)) != len(order):
+            raise fail(f"orders[{i}]", f"an order lists two or more distinct intermediate tasks, got {order}",
+                       "e.g. orders: [[mnli, squad], [squad, mnli]]")
+        for name in order:
+            if name not in intermediates and name not in TASKS:
+                raise fail(f"orders[{i}]", f"unknown task {name!r}", f"choose from: {', '.join(intermediates)}")
+    for name, mix in data["mixes"].items():
+        where = f"mixes.{name}"
+        for i, src in enumerate(mix["sources"]):
+            if src["task"] not in TASKS:
+                raise fail(f"{where}.sources[{i}]", f"unknown task {src['task']!r}", "use a name from `adapterstilts tasks`")
+            task = get_task(src["task"])
+            if src["language"] not in (*task.languages, task.train_language):
+                raise fail(f"{where}.sources[{i}]", f"{task.name} has no language {src['language']!r}",
+                           f"choose from: {', '.join(task.languages)}")
+        if mix.get("weights") is not None and len(mix["weights"]) != len(mix["sources"]):
+            raise fail(f"{where}.weights", "one weight per source", f"give {len(mix['sources'])} weights")
+        if mix.get("weights") is not None and mix.get("size") is None:
+            raise fail(f"{where}.weights", "weights split a total size", f"add {where}.size")
+    if any(k < 0 for k in data["shots"]) or len(set(data["shots"])) != len(data["shots"]):
+        raise fail("shots", f"shots are distinct counts of examples >= 0, got {data['shots']}", "e.g. [0, 5, 10]")

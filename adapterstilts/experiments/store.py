@@ -1,8 +1,11 @@
 """The results store: one tidy SQLite table with a row per (recipe, cell, language, metric).
 
-    recipe, cell, intermediate, method, compose, target, language, metric, seed, value, run, recorded_at
+    recipe, cell, intermediate, method, compose, target, language, metric, seed, value, run, recorded_at, axes
 
-``cell`` is ``INTERMEDIATE/TARGET/seedSEED``. A cell's rows are written in one transaction that first
+``cell`` is ``INTERMEDIATE/TARGET/seedSEED`` plus one part per study axis a cell has beyond those
+(``/size1000``, ``/shots5-de``). ``axes`` holds the study axes of the row as JSON (``{"size": 1000}``;
+``{}`` for a plain grid); :meth:`ResultsStore.to_dataframe` turns each into a column, so pandas reads
+one tidy table whatever the study. Stores written before the column existed gain it on first write. A cell's rows are written in one transaction that first
 deletes that cell's earlier rows, so re-running a cell replaces its results and a crash leaves either
 the old rows or the new ones. Read it with plain ``sqlite3``, with ``pandas.read_sql("SELECT * FROM
 results", sqlite3.connect(path))`` or with :func:`ResultsStore.to_dataframe`.
@@ -19,7 +22,8 @@ from typing import Any, Iterable, Mapping
 from adapterstilts.errors import UserError
 
 COLUMNS = ("recipe", "cell", "intermediate", "method", "compose", "target", "language", "metric", "seed", "value",
-           "run", "recorded_at")
+           "run", "recorded_at", "axes")
+AXES = ("size", "shots", "order", "mix")  # study axes beyond intermediate / target / seed / language
 STORE_FILE = "results.sqlite"
 # numbers in a result that are not scores (retrieval layer, pair counts, a tuned threshold)
 NOT_SCORES = frozenset({"layer", "num_pairs", "threshold", "total", "HasAns_total", "NoAns_total", "best_exact_thresh",
@@ -29,27 +33,40 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
     recipe TEXT NOT NULL, cell TEXT NOT NULL, intermediate TEXT NOT NULL, method TEXT NOT NULL,
     compose TEXT NOT NULL, target TEXT NOT NULL, language TEXT NOT NULL, metric TEXT NOT NULL,
-    seed INTEGER NOT NULL, value REAL NOT NULL, run TEXT, recorded_at REAL NOT NULL
+    seed INTEGER NOT NULL, value REAL NOT NULL, run TEXT, recorded_at REAL NOT NULL, axes TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS results_cell ON results (recipe, cell);
 """
 
 
-def cell_key(intermediate: str, target: str, seed: int) -> str:
-    return f"{intermediate}/{target}/seed{seed}"
+def cell_key(intermediate: str, target: str, seed: int, axes: Mapping[str, Any] | None = None) -> str:
+    """``INTERMEDIATE/TARGET/seedSEED`` and one part per study axis that is set (a plain grid's keys are
+    the same as before axes existed, so its finished cells are found again)."""
+    parts = [intermediate, target, f"seed{seed}"]
+    axes = axes or {}
+    if axes.get("size") is not None:
+        parts.append(f"size{axes['size']}")
+    if axes.get("shots") is not None:
+        parts.append(f"shots{axes['shots']}-{axes.get('language', 'all')}")
+    return "/".join(parts)
 
 
 def rows_from_result(result: Mapping[str, Any], *, recipe: str, intermediate: str, method: str, compose: str,
-                     target: str, seed: int, run: str | None) -> list[dict[str, Any]]:
+                     target: str, seed: int, run: str | None, axes: Mapping[str, Any] | None = None,
+                     ) -> list[dict[str, Any]]:
     """Tidy rows from an ``evaluate_run`` result: one per (language, numeric score)."""
+    import json
+
+    axes_json = json.dumps({k: v for k, v in (axes or {}).items() if v is not None}, sort_keys=True)
     rows = []
     for language, scores in result["languages"].items():
         for metric, value in scores.items():
             if metric in NOT_SCORES or isinstance(value, bool) or not isinstance(value, (int, float)):
                 continue
-            rows.append({"recipe": recipe, "cell": cell_key(intermediate, target, seed), "intermediate": intermediate,
-                         "method": method, "compose": compose, "target": target, "language": language,
-                         "metric": metric, "seed": int(seed), "value": float(value), "run": run})
+            rows.append({"recipe": recipe, "cell": cell_key(intermediate, target, seed, axes),
+                         "intermediate": intermediate, "method": method, "compose": compose, "target": target,
+                         "language": language, "metric": metric, "seed": int(seed), "value": float(value), "run": run,
+                         "axes": axes_json})
     return rows
 
 
@@ -66,6 +83,9 @@ class ResultsStore:
             conn = sqlite3.connect(str(self.path), timeout=60, isolation_level=None)
             if create:
                 conn.executescript(_SCHEMA)
+                columns = {row[1] for row in conn.execute("PRAGMA table_info(results)")}
+                if "axes" not in columns:  # a store from before study axes
+                    conn.execute("ALTER TABLE results ADD COLUMN axes TEXT NOT NULL DEFAULT '{}'")
         except sqlite3.DatabaseError as exc:
             raise UserError(f"{self.path} is not a readable results store ({exc}); pass a results.sqlite file") from None
         return conn
@@ -73,7 +93,8 @@ class ResultsStore:
     def replace_cell(self, recipe: str, cell: str, rows: Iterable[Mapping[str, Any]]) -> int:
         """Replace every row of (recipe, cell) by ``rows``, atomically. Returns the number written."""
         now = time.time()
-        values = [tuple(row.get(c, now if c == "recorded_at" else None) for c in COLUMNS) for row in rows]
+        defaults = {"recorded_at": now, "axes": "{}"}
+        values = [tuple(row.get(c, defaults.get(c)) for c in COLUMNS) for row in rows]
         for row in values:
             if row[0] != recipe or row[1] != cell:
                 raise ValueError(f"row of {row[0]}/{row[1]} given for cell {recipe}/{cell}")
@@ -106,7 +127,14 @@ class ResultsStore:
         conn = self._connect(create=False)
         conn.row_factory = sqlite3.Row
         try:
-            query = f"SELECT {', '.join(COLUMNS)} FROM results"
+            try:
+                present = {row[1] for row in conn.execute("PRAGMA table_info(results)")}
+            except sqlite3.DatabaseError as exc:
+                raise UserError(f"{self.path} is not a readable results store ({exc}); pass the results.sqlite a "
+                                "grid wrote, or delete it and re-run the grid: it is rebuilt from the cell files "
+                                "in results/") from None
+            columns = [c if c in present else ("'{}' AS axes" if c == "axes" else f"NULL AS {c}") for c in COLUMNS]
+            query = f"SELECT {', '.join(columns)} FROM results"
             params: tuple = ()
             if recipe is not None:
                 query, params = query + " WHERE recipe = ?", (recipe,)
@@ -122,11 +150,28 @@ class ResultsStore:
         return {(r["recipe"], r["cell"]) for r in self.rows(recipe)}
 
     def to_dataframe(self, recipe: str | None = None):
+        """One tidy table: the columns above, and one column per study axis found in ``axes``."""
         try:
             import pandas as pd
         except ImportError:
             raise UserError("pandas is not installed; `pip install 'adapterstilts[report]'`") from None
-        return pd.DataFrame(self.rows(recipe), columns=list(COLUMNS))
+        rows = [expand_axes(r) for r in self.rows(recipe)]
+        extra = sorted({k for r in rows for k in r} - set(COLUMNS))
+        return pd.DataFrame(rows, columns=list(COLUMNS) + extra)
+
+
+def expand_axes(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored row with its ``axes`` JSON spread into one key per axis."""
+    import json
+
+    out = dict(row)
+    try:
+        axes = json.loads(row.get("axes") or "{}")
+    except (TypeError, ValueError):
+        axes = {}
+    for key, value in (axes if isinstance(axes, dict) else {}).items():
+        out.setdefault(key, value)
+    return out
 
 
 def find_stores(path: str | Path) -> list[Path]:

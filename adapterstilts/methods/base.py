@@ -15,7 +15,6 @@ class Method:
     name: ClassVar[str]
     default_lr: ClassVar[float]
     library: ClassVar[str]  # "peft" | "adapters" | "transformers"
-    supports: ClassVar[frozenset[str]]  # compositions this method can take part in
 
     def add(self, encoder: nn.Module, name: str, settings: dict[str, Any]) -> nn.Module:
         """Add a new trainable module; everything else stays frozen."""
@@ -33,6 +32,13 @@ class Method:
     def merge(self, encoder: nn.Module, names: list[str], merged: str, weights: list[float]) -> nn.Module:
         """Add ``merged``: the weighted combination of the loaded modules ``names`` (frozen)."""
         raise NotImplementedError
+
+    def set_trainable(self, encoder: nn.Module, name: str) -> None:
+        """Make the loaded module ``name`` train again where it is (its place in a stack, merge or
+        fusion kept): a finished run trained further (``init_from``)."""
+        for param_name, param in encoder.named_parameters():
+            if f".{name}." in param_name:
+                param.requires_grad = True
 
     def save(self, encoder: nn.Module, name: str, path: Path) -> None:
         raise NotImplementedError

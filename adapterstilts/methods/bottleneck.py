@@ -32,7 +32,6 @@ class Bottleneck(Method):
     name = "bottleneck"
     default_lr = 1e-4
     library = "adapters"
-    supports = frozenset({"none", "stack", "fuse", "merge", "continue"})
 
     def add(self, encoder, name, settings):
         from adapters import AdapterConfig

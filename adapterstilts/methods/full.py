@@ -11,7 +11,6 @@ class Full(Method):
     name = "full"
     default_lr = 1e-5
     library = "transformers"
-    supports = frozenset({"none", "continue"})
 
     def add(self, encoder, name, settings):
         for p in encoder.parameters():
@@ -21,8 +20,12 @@ class Full(Method):
     def load(self, encoder, path, name, *, trainable):
         raise UserError("a full fine-tune is loaded as the backbone itself, not on top of one")  # see modeling
 
-    def activate(self, encoder, frozen, trained, *, fuse=False):
+    def activate(self, encoder, names, *, train=None, fuse=False):
         return encoder
+
+    def set_trainable(self, encoder, name):
+        for p in encoder.parameters():
+            p.requires_grad = True
 
     def save(self, encoder, name, path):
         encoder.save_pretrained(str(path), safe_serialization=True)

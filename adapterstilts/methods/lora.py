@@ -26,7 +26,6 @@ class LoRA(Method):
     name = "lora"
     default_lr = 1e-4
     library = "peft"
-    supports = frozenset({"none", "stack", "merge", "continue"})
 
     def add(self, encoder, name, settings):
         from peft import LoraConfig, get_peft_model

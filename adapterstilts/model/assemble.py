@@ -19,8 +19,7 @@ from adapterstilts.methods.lora import TRAINED as LORA_TRAINED
 from adapterstilts.runs import INTERMEDIATES_DIR, MANIFEST, MODULE_DIR, Run, write_json_atomic
 from adapterstilts.tasks.base import Task, get_task
 
-
-MERGED = "merged_intermediates"
+from adapterstilts.compose.base import MERGED  # noqa: E402  (re-exported: the merge module name)
 
 
 class TaskModel(nn.Module):
@@ -53,6 +52,7 @@ class Assembled:
     config_hash: str
     intermediate_names: list[str]  # the frozen intermediates' names inside the encoder
     architecture: dict  # the base model's architecture fields (recorded in the manifest)
+    composition_fields: dict  # what the composition records to rebuild the run (merge weights, a chain's order)
 
 
 def module_name_for(method: Method, task: str) -> str:
@@ -89,17 +89,17 @@ def build_for_training(config, intermediate_runs: list[Run], module_name: str | 
     """Assemble the model a training run starts from. Seeds before any module is created."""
     from transformers import set_seed
 
+    from adapterstilts.compose import BuildContext, get_composition
+
     task = get_task(config.task)
     fmt = get_format(task.format)
     method = get_method(config.method)
+    composition = get_composition(config.compose)
     options: BackboneOptions = config.backbone()
     base_config = load_config(config.model, config.revision)
     config_hash = config_fingerprint(base_config)
+    composition.check_runs(intermediate_runs)
     for run in intermediate_runs:
-        if run.compose in ("stack", "fuse", "merge"):
-            chain = " ".join(f"--intermediate {i.get('source', i['module_name'])}" for i in run.manifest["intermediates"])
-            raise UserError(f"{run.path} is itself a {run.compose} run over other modules, which would be dropped "
-                            f"here; pass its modules in order instead: {chain} --intermediate {run.path}")
         check_base(run, config_hash, config.model)
         if run.method != method.name:
             raise UserError(f"intermediate {run.path} is a {run.method} module but --method is {method.name}; "
@@ -107,41 +107,59 @@ def build_for_training(config, intermediate_runs: list[Run], module_name: str | 
     set_seed(config.seed)
     name = module_name_for(method, module_name or task.name)
     names = _intermediate_names(intermediate_runs, reserved=name)
-
-    if method.name == "full":
-        path = str(intermediate_runs[0].module_dir) if config.compose == "continue" else None
-        encoder = load_encoder(options, path=path, trainable=True)
-        method.add(encoder, name, {})
-    else:
-        encoder = load_encoder(options, trainable=False)
-        if config.compose == "continue":
-            encoder = method.load(encoder, intermediate_runs[0].module_dir, name, trainable=True)
-            encoder = method.activate(encoder, [name], train=name)
-        elif config.compose in ("stack", "merge"):
-            for run, inter_name in zip(intermediate_runs, names):
-                encoder = method.load(encoder, run.module_dir, inter_name, trainable=False)
-            below = names
-            if config.compose == "merge":
-                encoder = method.merge(encoder, names, MERGED, config.resolved_merge_weights())
-                below = [MERGED]
-            encoder = method.add(encoder, name, config.method_settings())
-            encoder = method.activate(encoder, below + [name], train=name)
-        elif config.compose == "fuse":
-            for run, inter_name in zip(intermediate_runs, names):
-                encoder = method.load(encoder, run.module_dir, inter_name, trainable=False)
-            name = ",".join(names)
-            encoder = method.activate(encoder, names, train=name, fuse=True)
-        else:
-            encoder = method.add(encoder, name, config.method_settings())
-            encoder = method.activate(encoder, [name], train=name)
+    path = composition.backbone_path(method.name, intermediate_runs)
+    encoder = load_encoder(options, path=path, trainable=method.name == "full")
+    ctx = BuildContext(encoder, method, intermediate_runs, names, name, config.method_settings(),
+                       config.merge_weights, task=task.name)
+    encoder, name = composition.build(ctx)
+    ctx.encoder = encoder
     head = _head_for(fmt, task, encoder)
     model = TaskModel(encoder, head, fmt, quantized=options.quantized)
-    return Assembled(model, task, fmt, method, name, intermediate_runs, config_hash, names, architecture(base_config))
+    return Assembled(model, task, fmt, method, name, intermediate_runs, config_hash, names, architecture(base_config),
+                     composition.manifest_fields(ctx))
+
+
+def build_from_run(config, run: Run) -> Assembled:
+    """The model of a finished run, its own module and head trainable, to train further
+    (``init_from``: few-shot target-language training after English target training). The run's
+    composition, intermediates and merge stay as they were."""
+    from safetensors.torch import load_file
+    from transformers import set_seed
+
+    from adapterstilts.compose import LoadContext, get_composition
+
+    task, method = get_task(config.task), get_method(config.method)
+    fmt = get_format(task.format)
+    if run.method != method.name:
+        raise UserError(f"init_from {run.path} is a {run.method} run but --method is {method.name}; use "
+                        f"--method {run.method}")
+    head_task, head_file = head_for_task(run, task.name)
+    if head_task != task.name:
+        raise UserError(f"init_from {run.path} was trained on {head_task!r}, not {task.name!r}; give a run of the "
+                        "same task (its head is trained further)")
+    options: BackboneOptions = config.backbone()
+    base_config = load_config(config.model, config.revision)
+    config_hash = config_fingerprint(base_config)
+    check_base(run, config_hash, config.model)
+    set_seed(config.seed)
+    composition = get_composition(run.compose)
+    entries = list(run.manifest.get("intermediates") or []) if composition.copies_intermediates else []
+    if method.name == "full":
+        encoder = load_encoder(options, path=str(run.module_dir), trainable=True)
+    else:
+        encoder = composition.load(LoadContext(load_encoder(options, trainable=False), method, run, entries))
+        method.set_trainable(encoder, run.module_name)
+    head = _head_for(fmt, task, encoder)
+    head.load_state_dict(load_file(str(head_file)))
+    fields = {k: run.manifest[k] for k in ("merge_weights", "chain") if run.manifest.get(k)}
+    model = TaskModel(encoder, head, fmt, quantized=options.quantized)
+    return Assembled(model, task, fmt, method, run.module_name, [], config_hash, [e["module_name"] for e in entries],
+                     architecture(base_config), fields)
 
 
 def record_intermediates(runs: list[Run], names: list[str], out: Path, *, copy: bool) -> list[dict]:
-    """Manifest entries of the intermediate runs; with ``copy`` (stack / fuse / merge, which need them
-    at load time) their modules and manifests are copied into the run folder too."""
+    """Manifest entries of the intermediate runs; with ``copy`` (compositions that need them at load
+    time: stack, fuse, merge) their modules and manifests are copied into the run folder too."""
     entries = []
     for run, name in zip(runs, names):
         if copy:
@@ -190,28 +208,18 @@ def load_run_encoder(run: Run, options: BackboneOptions | None = None, log=print
 
 
 def _assemble_run_encoder(run: Run, options: BackboneOptions | None) -> nn.Module:
+    from adapterstilts.compose import LoadContext, get_composition
+
     manifest = run.manifest
     method = get_method(run.method)
     options = options or BackboneOptions(model=run.base_model, revision=manifest["base_model"].get("revision"))
-    compose = run.compose
-    if method.name == "full":
+    if method.name == "full":  # the run's module is the whole encoder
         return load_encoder(options, path=str(run.module_dir), trainable=False)
     base_config = load_config(options.model, options.revision)
     check_base(run, config_fingerprint(base_config), options.model)
     encoder = load_encoder(options, trainable=False)
-    inter_names: list[str] = []
-    if compose in ("stack", "fuse", "merge"):
-        for entry in manifest.get("intermediates", []):
-            folder = run.path / INTERMEDIATES_DIR / entry["module_name"] / MODULE_DIR
-            encoder = method.load(encoder, folder, entry["module_name"], trainable=False)
-            inter_names.append(entry["module_name"])
-    if compose == "merge":
-        encoder = method.merge(encoder, inter_names, MERGED, manifest["merge_weights"])
-        inter_names = [MERGED]
-    encoder = method.load(encoder, run.module_dir, run.module_name, trainable=False)
-    if compose == "fuse":
-        return method.activate(encoder, inter_names, fuse=True)
-    return method.activate(encoder, inter_names + [run.module_name])
+    ctx = LoadContext(encoder, method, run, list(manifest.get("intermediates") or []))
+    return get_composition(run.compose).load(ctx)
 
 
 def head_for_task(run: Run, task_name: str | None = None) -> tuple[str, Path]:

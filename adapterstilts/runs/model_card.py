@@ -160,12 +160,20 @@ def details(manifest: dict) -> str:
 
 
 def composition(manifest: dict) -> str:
+    from adapterstilts.compose import get_composition
+
     compose = manifest.get("compose", "none")
     entries = manifest.get("intermediates") or []
     if compose == "none" or not entries:
         return "none (a single module on the frozen base model)" if manifest.get("method") != "full" else "none"
     parts = [f"{e.get('module_name')} ({e.get('task')}, from {_value(e.get('source'))})" for e in entries]
-    return f"{compose} on intermediates: " + "; ".join(parts) + " (copies in `intermediates/`)"
+    extra = ""
+    if manifest.get("merge_weights"):
+        extra += f"; merge weights {_value(manifest['merge_weights'])}"
+    if manifest.get("chain"):
+        extra += f"; trained in the order {' -> '.join(manifest['chain'])}"
+    copies = " (copies in `intermediates/`)" if get_composition(compose).copies_intermediates else ""
+    return f"{compose} on intermediates: " + "; ".join(parts) + extra + copies
 
 
 def hyperparameters(manifest: dict) -> str:
@@ -215,70 +223,46 @@ def cli_usage(manifest: dict, repo_id: str) -> str:
 
 
 def library_usage(manifest: dict, repo_id: str) -> str:
+    """Python that rebuilds the run's encoder with the module's own library. The composition renders
+    the lines after the base model is loaded, so the card rebuilds exactly the model that was trained
+    and evaluated (a merge is merged again, a fusion fused)."""
+    from adapterstilts.compose import get_composition
+
     method = manifest.get("method")
     base = (manifest.get("base_model") or {}).get("name")
     base_id = base if is_hub_id(base) else "BASE_MODEL"
     note = "" if is_hub_id(base) else ("\nReplace `BASE_MODEL` with the base model it was trained on (it was a "
                                        "local folder when this run was pushed; see the architecture above).\n")
-    entries = manifest.get("intermediates") or []
-    stacked = manifest.get("compose") in ("stack", "fuse", "merge") and entries
     head = ("\nThe task head (`head.safetensors`, a plain `safetensors` file of the "
             f"{(manifest.get('head') or {}).get('format', 'task')} head) is adapterstilts-specific; the code above "
             "gives the encoder's hidden states.\n") if manifest.get("head") else ""
+    if method not in ("lora", "bottleneck"):
+        code = ["from transformers import AutoModel, AutoTokenizer", "",
+                f'model = AutoModel.from_pretrained("{repo_id}", subfolder="module", add_pooling_layer=False)',
+                f'tokenizer = AutoTokenizer.from_pretrained("{repo_id}", subfolder="module")']
+        return ("### With plain transformers\n\nThe fine-tuned encoder is saved with `save_pretrained` in `module/`:"
+                "\n\n```python\n" + "\n".join(code) + f"\n```\n{head}")
+    composition = get_composition(manifest.get("compose") or "none")
+    entries = (manifest.get("intermediates") or []) if composition.copies_intermediates else []
+    lines = composition.card_snippet(method, entries, manifest)
+    patterns = '["module/*", "intermediates/*"]' if entries else '["module/*"]'
+    load_base = f'{"base" if method == "lora" else "model"} = AutoModel.from_pretrained("{base_id}", add_pooling_layer=False)'
+    fetch = f'path = snapshot_download("{repo_id}", allow_patterns={patterns})'
     if method == "lora":
-        patterns = '["module/*", "intermediates/*"]' if stacked else '["module/*"]'
         code = ["import os", "", "from huggingface_hub import snapshot_download", "from peft import PeftModel",
-                "from transformers import AutoModel", "",
-                f'base = AutoModel.from_pretrained("{base_id}", add_pooling_layer=False)',
-                f'path = snapshot_download("{repo_id}", allow_patterns={patterns})']
-        if stacked:
-            first = entries[0]["module_name"]
-            code.append(f'model = PeftModel.from_pretrained(base, os.path.join(path, "intermediates", "{first}", '
-                        f'"module"), adapter_name="{first}")')
-            for e in entries[1:]:
-                code.append(f'model.load_adapter(os.path.join(path, "intermediates", "{e["module_name"]}", "module"), '
-                            f'adapter_name="{e["module_name"]}")')
-            code.append('model.load_adapter(os.path.join(path, "module"), adapter_name="default")')
-            names = ", ".join(f'"{e["module_name"]}"' for e in entries) + ', "default"'
-            code.append(f"model.base_model.set_adapter([{names}])  # stacked: all LoRA modules active together")
-        else:
-            code.append('model = PeftModel.from_pretrained(base, os.path.join(path, "module"))')
+                "from transformers import AutoModel", "", load_base, fetch, *lines]
+        if not entries:
             code.append(f'# online, peft also takes the subfolder directly: PeftModel.from_pretrained(base, '
                         f'"{repo_id}", subfolder="module")')
         intro = ("### With plain peft\n\nThe LoRA module is a standard peft adapter in the `module/` subfolder "
                  "(fetching the subfolder first works online and from the cache with HF_HUB_OFFLINE=1):")
-        return f"{intro}\n\n```python\n" + "\n".join(code) + f"\n```\n{note}{head}"
-    if method == "bottleneck":
-        fused = manifest.get("compose") == "fuse"
-        patterns = '["module/*", "intermediates/*"]' if stacked else '["module/*"]'
-        composition_import = ["from adapters.composition import Stack"] if stacked and not fused else []
-        code = ["import os", "", "import adapters", *composition_import,
-                "from huggingface_hub import snapshot_download", "from transformers import AutoModel", "",
-                f'model = AutoModel.from_pretrained("{base_id}", add_pooling_layer=False)', "adapters.init(model)",
-                f'path = snapshot_download("{repo_id}", allow_patterns={patterns})']
-        if stacked:
-            for e in entries:
-                code.append(f'model.load_adapter(os.path.join(path, "intermediates", "{e["module_name"]}", "module"), '
-                            f'load_as="{e["module_name"]}", use_safetensors=True)')
-        if manifest.get("compose") == "fuse":
-            code.append('model.load_adapter_fusion(os.path.join(path, "module"), set_active=True, '
-                        'use_safetensors=True)')
-        else:
-            name = manifest.get("module_name") or manifest.get("task")
-            code.append(f'model.load_adapter(os.path.join(path, "module"), load_as="{name}", use_safetensors=True)')
-            if stacked:
-                from_names = ", ".join(f'"{e["module_name"]}"' for e in entries)
-                code.append(f'model.set_active_adapters(Stack({from_names}, "{name}"))')
-            else:
-                code.append(f'model.set_active_adapters("{name}")')
+    else:
+        stack_import = ["from adapters.composition import Stack"] if any("Stack(" in line for line in lines) else []
+        code = ["import os", "", "import adapters", *stack_import, "from huggingface_hub import snapshot_download",
+                "from transformers import AutoModel", "", load_base, "adapters.init(model)", fetch, *lines]
         intro = ("### With plain adapters\n\nThe bottleneck adapter is saved by `adapters` in the `module/` subfolder "
                  "(`adapters` loads Hub repos from their root only, so fetch the subfolder first):")
-        return f"{intro}\n\n```python\n" + "\n".join(code) + f"\n```\n{note}{head}"
-    code = ["from transformers import AutoModel, AutoTokenizer", "",
-            f'model = AutoModel.from_pretrained("{repo_id}", subfolder="module", add_pooling_layer=False)',
-            f'tokenizer = AutoTokenizer.from_pretrained("{repo_id}", subfolder="module")']
-    return ("### With plain transformers\n\nThe fine-tuned encoder is saved with `save_pretrained` in `module/`:"
-            "\n\n```python\n" + "\n".join(code) + f"\n```\n{head}")
+    return f"{intro}\n\n```python\n" + "\n".join(code) + f"\n```\n{note}{head}"
 
 
 def versions(manifest: dict) -> str:

@@ -268,7 +268,9 @@ def _staging_folder(folder: Path, manifest: dict) -> Path:
 def module_folders(run: Run) -> list[Path]:
     """Every module folder a run loads: its own module and the intermediates copied into it."""
     folders = [run.module_dir]
-    if run.compose in ("stack", "fuse", "merge"):  # only these copy their intermediates into the run folder
+    from adapterstilts.compose import get_composition
+
+    if get_composition(run.compose).copies_intermediates:
         for entry in run.manifest.get("intermediates", []) or []:
             folders.append(run.path / INTERMEDIATES_DIR / str(entry.get("module_name", "")) / MODULE_DIR)
     return folders

@@ -16,6 +16,7 @@ language-name prefix of their ``id`` (``arabic-...``), in ``canonicalize``.
 from __future__ import annotations
 
 from adapterstilts.errors import UserError
+from adapterstilts.languages import config_names
 from adapterstilts.tasks.base import Source, Task, register_task
 from adapterstilts.tasks.intermediate import GLUE, NLI_LABELS, nli_row, no_split, project, squad_row
 
@@ -26,26 +27,13 @@ UPOS = ("ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART
         "PUNCT", "SCONJ", "SYM", "VERB", "X")  # google/xtreme udpos ClassLabel order
 PANX_TAGS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")  # google/xtreme PAN-X ClassLabel order
 
-UDPOS_CONFIG = {
-    "af": "Afrikaans", "ar": "Arabic", "bg": "Bulgarian", "de": "German", "el": "Greek", "en": "English",
-    "es": "Spanish", "et": "Estonian", "eu": "Basque", "fa": "Persian", "fi": "Finnish", "fr": "French",
-    "he": "Hebrew", "hi": "Hindi", "hu": "Hungarian", "id": "Indonesian", "it": "Italian", "ja": "Japanese",
-    "kk": "Kazakh", "ko": "Korean", "mr": "Marathi", "nl": "Dutch", "pt": "Portuguese", "ru": "Russian",
-    "ta": "Tamil", "te": "Telugu", "th": "Thai", "tl": "Tagalog", "tr": "Turkish", "ur": "Urdu",
-    "vi": "Vietnamese", "yo": "Yoruba", "zh": "Chinese",
-}
+# Per-dataset language names come from the one languages table (adapterstilts/languages.py)
+UDPOS_CONFIG = config_names("udpos")  # XTREME code -> udpos.<Name> config (33 languages)
 UDPOS_SPLITS = {"kk": ("train", "test"), "tl": ("test",), "th": ("test",), "yo": ("test",)}
 PANX_LANGUAGES = ("af ar bg bn de el en es et eu fa fi fr he hi hu id it ja jv ka kk ko ml mr ms my nl pt ru "
                   "sw ta te th tl tr ur vi yo zh").split()
-TYDIQA_NAMES = {"ar": "arabic", "bn": "bengali", "en": "english", "fi": "finnish", "id": "indonesian",
-                "ko": "korean", "ru": "russian", "sw": "swahili", "te": "telugu"}
-TATOEBA_CONFIG = {
-    "af": "afr", "ar": "ara", "bn": "ben", "bg": "bul", "de": "deu", "zh": "cmn", "el": "ell", "et": "est",
-    "eu": "eus", "fi": "fin", "fr": "fra", "he": "heb", "hi": "hin", "hu": "hun", "id": "ind", "it": "ita",
-    "jv": "jav", "ja": "jpn", "ka": "kat", "kk": "kaz", "ko": "kor", "ml": "mal", "mr": "mar", "nl": "nld",
-    "fa": "pes", "pt": "por", "ru": "rus", "es": "spa", "sw": "swh", "ta": "tam", "tl": "tgl", "th": "tha",
-    "tr": "tur", "ur": "urd", "vi": "vie",
-}  # XTREME code -> tatoeba.<iso639-3> config of google/xtreme (35; no Telugu there)
+TYDIQA_NAMES = config_names("tydiqa")  # XTREME code -> TyDiQA-GoldP id prefix
+TATOEBA_CONFIG = config_names("tatoeba")  # XTREME code -> tatoeba.<iso639-3> config (35; no Telugu there)
 
 
 class _Target(Task):

@@ -11,28 +11,23 @@ fuse or continue from its module; the heads are kept in ``heads/TASK.safetensors
 from __future__ import annotations
 
 import math
-import shutil
 import time
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from adapterstilts import __version__
 from adapterstilts.config import TrainConfig
 from adapterstilts.errors import UserError
 from adapterstilts.data.features import build_features
 from adapterstilts.formats.base import get_format
 from adapterstilts.model.assemble import build_for_training, save_head
-from adapterstilts.methods import trainable_parameters
 from adapterstilts.model.backbone import load_tokenizer
-from adapterstilts.runs import MODULE_DIR, TRAIN_LOG, Run, folder_size, library_versions
+from adapterstilts.runs import TRAIN_LOG, Run
 from adapterstilts.tasks.base import get_task
-from adapterstilts.training.pipeline import (ModuleTrainer, _hyperparameters, _use_compact_logs, _write_log, finalize_run,
-                                    partial_dir)
+from adapterstilts.training.trainer import ModuleTrainer, _use_compact_logs, _write_log
 
 SAMPLINGS = ("proportional", "temperature", "uniform")
 HEADS_DIR = "heads"
@@ -122,6 +117,11 @@ class MultiTaskConfig:
 
 
 def train_multitask(mt: MultiTaskConfig, *, log=print) -> Run:
+    """Multi-task intermediate training through the same pipeline steps as a single task (pipeline.py:
+    checks, output folder, resume, module saving, manifest); what differs is the data (one feature set
+    and head per task) and the batch sampler."""
+    from adapterstilts.training import pipeline
+
     if len(mt.tasks) < 2:
         raise UserError("multi-task training needs at least two tasks, as a comma list: mnli,squad,hellaswag")
     if len(set(mt.tasks)) != len(mt.tasks):
@@ -130,16 +130,12 @@ def train_multitask(mt: MultiTaskConfig, *, log=print) -> Run:
     for spec in specs:
         if spec.kind != "intermediate":
             raise UserError(f"{spec.name!r} is not an intermediate task; multi-task training mixes intermediate tasks")
-    config = replace(mt.base, task=specs[0].name, compose="none", intermediates=[])
-    if Path(config.model).expanduser().is_dir():
-        config = replace(config, model=str(Path(config.model).expanduser().resolve()))
-    config.validate()
-    if config.eval_steps > 0:
+    if mt.base.eval_steps > 0:
         raise UserError("multi-task training has no single dev set to select on; drop --eval-steps (the whole "
                         "budget is trained), or select per task on the targets")
-    output = Path(config.output)
-    if output.exists() and any(output.iterdir()) and not config.overwrite:
-        raise UserError(f"output folder {output} is not empty; choose a new --output or pass --overwrite")
+    task_probabilities({t: 1 for t in mt.tasks}, mt.sampling, mt.temperature)  # a bad --sampling: before any work
+    config = replace(mt.base, task=specs[0].name, compose="none", intermediates=[], init_from=None, train_data=None)
+    config, output, _, _ = pipeline.prepare(config, log)
     tokenizer = load_tokenizer(config.model, config.revision)
     assembled = build_for_training(config, [], module_name="multitask")
     encoder = assembled.model.encoder
@@ -151,21 +147,16 @@ def train_multitask(mt: MultiTaskConfig, *, log=print) -> Run:
         max_length = config.max_length or spec.max_length
         _, features[spec.name] = build_features(spec, fmt, tokenizer, split="train", language=spec.train_language,
                                                 data=config.data, max_length=max_length,
-                                                stride=config.doc_stride or min(spec.doc_stride, (config.max_length or spec.max_length) // 3), train=True,
-                                                limit=config.max_train_examples)
+                                                stride=config.doc_stride or min(spec.doc_stride, max_length // 3),
+                                                train=True, limit=config.max_train_examples)
     model = MultiTaskModel(encoder, heads, formats, quantized=config.quantized)
+    assembled.model = model
     probabilities = task_probabilities({t: len(f) for t, f in features.items()}, mt.sampling, mt.temperature)
-    trainable, total = trainable_parameters(model)
-    if trainable == 0:
-        raise UserError("nothing to train: the assembled model has no trainable parameter")
     log("multitask: " + ", ".join(f"{t} {len(features[t]):,} features p={p:.3f}" for t, p in probabilities.items()))
-    log(f"multitask: {config.method}: trainable parameters {trainable:,} of {total:,} ({100 * trainable / total:.2f}%)")
+    trainable, total = pipeline.check_trainable(model, config, "multitask", log)
 
     data = MultiTaskData(features)
-    work = partial_dir(output)
-    if work.exists():
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
+    work, resume = pipeline.open_work(output, config)
 
     class _MultiTaskTrainer(ModuleTrainer):
         def get_train_dataloader(self):
@@ -175,43 +166,27 @@ def train_multitask(mt: MultiTaskConfig, *, log=print) -> Run:
             )
             return self.accelerator.prepare(loader)
 
-    from adapterstilts.training.pipeline import _make_trainer
-
-    base_trainer = _make_trainer(config, model, formats[specs[0].name], tokenizer, data, work)
+    base_trainer = pipeline._make_trainer(config, model, formats[specs[0].name], tokenizer, data, work)
     base_trainer.args.label_names = sorted({k for f in formats.values() for k in f.label_keys})
     trainer = _MultiTaskTrainer(model=model, args=base_trainer.args, train_dataset=data,
                                 data_collator=base_trainer.data_collator)
     _use_compact_logs(trainer)
     started = time.time()
-    result = trainer.train()
+    result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    if not trainer.is_world_process_zero():
+        return None  # type: ignore[return-value]
     _write_log(trainer.state.log_history, work / TRAIN_LOG)
-    name = assembled.module_name
-    assembled.method.save(encoder, name, work / MODULE_DIR)
-    if config.method == "full":
-        tokenizer.save_pretrained(str(work / MODULE_DIR))
-    (work / HEADS_DIR).mkdir()
+    module_dir = pipeline.save_module(work, assembled, tokenizer, config)
+    (work / HEADS_DIR).mkdir(exist_ok=True)
     for task_name, head in heads.items():
         save_head(head, work / HEADS_DIR / f"{task_name}.safetensors")
-    manifest = {
-        "adapterstilts_version": __version__, "kind": "intermediate", "task": "multitask", "format": "multitask",
-        "tasks": mt.tasks, "sampling": {"name": mt.sampling, "temperature": mt.temperature,
-                                        "probabilities": probabilities},
-        "method": config.method, "compose": "none", "module_name": name, "module_library": assembled.method.library,
-        "base_model": {"name": config.model, "revision": config.revision, "config_hash": assembled.config_hash,
-                       "architecture": assembled.architecture},
-        "intermediates": [], "seed": config.seed,
-        "hyperparameters": _hyperparameters(config, assembled.method.default_lr, config.max_length or 0,
-                                            config.doc_stride or 0),
-        "method_settings": config.method_settings(),
-        "head": {"format": "multitask", "files": {t: f"{HEADS_DIR}/{t}.safetensors" for t in heads}},
-        "trainable_parameters": trainable, "total_parameters": total,
-        "module_size_bytes": folder_size(work / MODULE_DIR),
-        "train": {"steps": result.global_step, "training_loss": result.training_loss,
-                  "seconds": round(time.time() - started, 1), "features": {t: len(f) for t, f in features.items()},
-                  "data": config.data},
-        "versions": library_versions(),
-    }
-    run = finalize_run(work, output, manifest)
+    manifest = pipeline.manifest_of(
+        config, assembled, kind="intermediate", task="multitask", fmt="multitask", result=result, started=started,
+        features={t: len(f) for t, f in features.items()}, module_dir=module_dir, trainable=trainable, total=total,
+        max_length=config.max_length or 0, stride=config.doc_stride or 0,
+        head={"format": "multitask", "files": {t: f"{HEADS_DIR}/{t}.safetensors" for t in heads}}, intermediates=[],
+        tasks=mt.tasks, sampling={"name": mt.sampling, "temperature": mt.temperature, "probabilities": probabilities})
+    run = pipeline.finalize_run(work, output, manifest)
     log(f"multitask: saved run to {output}")
     return run
 

@@ -3,25 +3,23 @@ transformers Trainer, into a run folder that appears only when it is complete: e
 written to ``.<name>.partial`` beside the output and renamed at the end."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
 
-from transformers import Trainer
-
 from adapterstilts import __version__
-from adapterstilts.config import TrainConfig, resolve_report_to
+from adapterstilts.config import TrainConfig
 from adapterstilts.errors import UserError
 from adapterstilts.data.features import build_features
-from adapterstilts.model.assemble import build_for_training, record_intermediates, save_head
-from adapterstilts.methods import get_method, trainable_parameters
+from adapterstilts.model.assemble import build_for_training, build_from_run, record_intermediates, save_head
+from adapterstilts.methods import trainable_parameters
 from adapterstilts.model.backbone import check_quantization_possible, load_tokenizer
-from adapterstilts.progress import progress_enabled
 from adapterstilts.tasks.base import SELECTION
+from adapterstilts.training.trainer import (ModuleTrainer, _hyperparameters, _make_trainer, _resumable_checkpoint,  # noqa: F401
+                                            _use_compact_logs, _write_log, format_log)
+from adapterstilts.tasks.derived import derived_from_spec
 from adapterstilts.runs import HEAD_FILE, MANIFEST, MODULE_DIR, TRAIN_LOG, Run, folder_size, library_versions, write_json_atomic
 
 
@@ -51,40 +49,116 @@ def partial_dir(output: Path) -> Path:
     return output.parent / f".{output.name}.partial"
 
 
-def train(config: TrainConfig, *, log=print, keep_model: bool = False) -> Run:
-    """Train one run; returns the finished run folder (with the trained model when keep_model)."""
+def prepare(config: TrainConfig, log=print) -> tuple[TrainConfig, Path, list[Run], Run | None]:
+    """What every training run checks before any model or data work: the settings, quantisation, the
+    module references (intermediates, init_from) and the output folder. Returns the config with a
+    local model recorded by absolute path (runs move, cwd changes)."""
     config.validate()
     check_quantization_possible(config.backbone())  # before any download or data work
-    if Path(config.model).expanduser().is_dir():  # record a local model by absolute path (runs move, cwd changes)
+    if Path(config.model).expanduser().is_dir():
         config = replace(config, model=str(Path(config.model).expanduser().resolve()))
     intermediate_runs = resolve_intermediates(config.intermediates, model=config.model,
                                               allow_pickle=config.allow_pickle, log=log)
+    init_run = None
+    if config.init_from:
+        init_run = resolve_intermediates([config.init_from], model=config.model, allow_pickle=config.allow_pickle,
+                                         log=log)[0]
     output = Path(config.output)
     if output.exists() and any(output.iterdir()) and not config.overwrite:
         raise UserError(f"output folder {output} is not empty; choose a new --output or pass --overwrite")
-    tokenizer = load_tokenizer(config.model, config.revision)
-    assembled = build_for_training(config, intermediate_runs)
-    task, fmt, model = assembled.task, assembled.fmt, assembled.model
-    trainable, total = trainable_parameters(model)
-    if trainable == 0:
-        raise UserError("nothing to train: the assembled model has no trainable parameter")  # guards a silent no-op
-    log(f"{task.name}: {config.method} / compose {config.compose}: trainable parameters {trainable:,} of "
-        f"{total:,} ({100 * trainable / total:.2f}%)")
-    _note_kbit_memory(config, log)
+    return config, output, intermediate_runs, init_run
 
-    max_length = config.max_length or task.max_length
-    stride = config.doc_stride or min(task.doc_stride, max_length // 3)  # 384 -> 128; shorter windows scale
-    _, features = build_features(task, fmt, tokenizer, split="train", language=task.train_language, data=config.data,
-                                 max_length=max_length, stride=stride, train=True, limit=config.max_train_examples)
-    log(f"{task.name}: {len(features):,} training features (max length {max_length})")
 
+def open_work(output: Path, config: TrainConfig) -> tuple[Path, Path | None]:
+    """The ``.partial`` folder a run is written to, and the checkpoint to resume from (an interrupted
+    run with the same identity and --save-steps), or None: then the folder starts empty."""
     work = partial_dir(output)
     resume = _resumable_checkpoint(work, config)
     if resume is None and work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True, exist_ok=True)
     write_json_atomic(work / "config.json", config.to_dict())
+    return work, resume
 
+
+def check_trainable(model, config: TrainConfig, name: str, log) -> tuple[int, int]:
+    trainable, total = trainable_parameters(model)
+    if trainable == 0:
+        raise UserError("nothing to train: the assembled model has no trainable parameter")  # guards a silent no-op
+    log(f"{name}: {config.method} / compose {config.compose}: trainable parameters {trainable:,} of "
+        f"{total:,} ({100 * trainable / total:.2f}%)")
+    _note_kbit_memory(config, log)
+    return trainable, total
+
+
+def save_module(work: Path, assembled, tokenizer, config: TrainConfig) -> Path:
+    """The run's module in its library's own format (a full fine-tune: the encoder and its tokenizer)."""
+    module_dir = work / MODULE_DIR
+    if module_dir.exists():
+        shutil.rmtree(module_dir)
+    assembled.method.save(assembled.model.encoder, assembled.module_name, module_dir)
+    if config.method == "full":
+        tokenizer.save_pretrained(str(module_dir))
+    return module_dir
+
+
+def manifest_of(config: TrainConfig, assembled, *, kind: str, task: str, fmt: str, result, started: float,
+                features, module_dir: Path, trainable: int, total: int, max_length: int, stride: int,
+                head: dict, intermediates: list[dict], **extra) -> dict:
+    """The manifest every run writes (single-task and multi-task alike); ``extra`` adds what one kind has."""
+    return {
+        "adapterstilts_version": __version__,
+        "kind": kind,
+        "task": task,
+        "format": fmt,
+        **{k: v for k, v in extra.items() if k in ("tasks", "sampling")},
+        "method": config.method,
+        "compose": config.compose,
+        "module_name": assembled.module_name,
+        "module_library": assembled.method.library,
+        "base_model": {"name": config.model, "revision": config.revision, "config_hash": assembled.config_hash,
+                       "architecture": assembled.architecture},
+        "intermediates": intermediates,
+        "merge_weights": None,
+        **assembled.composition_fields,
+        "seed": config.seed,
+        "hyperparameters": _hyperparameters(config, assembled.method.default_lr, max_length, stride),
+        "method_settings": config.method_settings(),
+        "head": head,
+        "trainable_parameters": trainable,
+        "total_parameters": total,
+        "module_size_bytes": folder_size(module_dir),
+        "train": {"steps": result.global_step, "training_loss": result.training_loss,
+                  "seconds": round(time.time() - started, 1), "features": features, "data": config.data},
+        "versions": library_versions(),
+        **{k: v for k, v in extra.items() if k not in ("tasks", "sampling")},
+    }
+
+
+def train(config: TrainConfig, *, log=print, keep_model: bool = False) -> Run:
+    """Train one run; returns the finished run folder (with the trained model when keep_model)."""
+    config, output, intermediate_runs, init_run = prepare(config, log)
+    tokenizer = load_tokenizer(config.model, config.revision)
+    if init_run is not None:
+        assembled = build_from_run(config, init_run)
+        config = replace(config, compose=init_run.compose)  # the run it continues decides how modules combine
+    else:
+        assembled = build_for_training(config, intermediate_runs)
+    task, fmt, model = assembled.task, assembled.fmt, assembled.model
+    trainable, total = check_trainable(model, config, task.name, log)
+
+    max_length = config.max_length or task.max_length
+    stride = config.doc_stride or min(task.doc_stride, max_length // 3)  # 384 -> 128; shorter windows scale
+    derived = derived_from_spec(config.train_data) if config.train_data is not None else None
+    train_examples, features = build_features(
+        task, fmt, tokenizer, split="train", language=task.train_language, data=config.data, max_length=max_length,
+        stride=stride, train=True, limit=config.max_train_examples,
+        examples=derived.examples(config.data) if derived else None, derived=derived.fingerprint() if derived else None)
+    if derived is not None:
+        log(f"{task.name}: training data {derived.describe()}: {len(train_examples):,} examples")
+    log(f"{task.name}: {len(features):,} training features (max length {max_length})")
+
+    work, resume = open_work(output, config)
     trainer = _make_trainer(config, model, fmt, tokenizer, features, work)
     selection = None
     if config.eval_steps > 0:
@@ -98,53 +172,52 @@ def train(config: TrainConfig, *, log=print, keep_model: bool = False) -> Run:
         if resume is not None:
             selection.resume_from(resume)  # keep the best state and history from before the interruption
         trainer.add_callback(selection)
+    if resume is not None:
+        log(f"{task.name}: resuming from {resume.name} of the interrupted run in {work}")
     started = time.time()
     result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     if not trainer.is_world_process_zero():  # several GPUs (accelerate launch): only the main process writes
         return None  # type: ignore[return-value]
     _write_log(trainer.state.log_history, work / TRAIN_LOG)
 
-    module_dir = work / MODULE_DIR
-    if module_dir.exists():
-        shutil.rmtree(module_dir)
-    assembled.method.save(model.encoder, assembled.module_name, module_dir)
-    if config.method == "full":
-        tokenizer.save_pretrained(str(module_dir))
+    module_dir = save_module(work, assembled, tokenizer, config)
     save_head(model.head, work / HEAD_FILE)
-    names = assembled.intermediate_names
-    entries = record_intermediates(intermediate_runs, names, work, copy=config.compose in ("stack", "fuse", "merge"))
-    manifest = {
-        "adapterstilts_version": __version__,
-        "kind": task.kind,
-        "task": task.name,
-        "format": task.format,
-        "method": config.method,
-        "compose": config.compose,
-        "module_name": assembled.module_name,
-        "module_library": assembled.method.library,
-        "base_model": {"name": config.model, "revision": config.revision, "config_hash": assembled.config_hash,
-                       "architecture": assembled.architecture},
-        "intermediates": entries,
-        "merge_weights": config.resolved_merge_weights() if config.compose == "merge" else None,
-        "seed": config.seed,
-        "hyperparameters": _hyperparameters(config, assembled.method.default_lr, max_length, stride),
-        "method_settings": config.method_settings(),
-        "head": {"format": fmt.name, "labels": list(task.labels), "file": HEAD_FILE},
-        "trainable_parameters": trainable,
-        "total_parameters": total,
-        "module_size_bytes": folder_size(module_dir),
-        "train": {"steps": result.global_step, "training_loss": result.training_loss,
-                  "seconds": round(time.time() - started, 1), "features": len(features), "data": config.data},
-        "versions": library_versions(),
-    }
+    if init_run is not None:  # the continued run's intermediates come along as they were
+        entries = _carry_intermediates(init_run, work)
+    else:
+        from adapterstilts.compose import get_composition
+
+        entries = record_intermediates(intermediate_runs, assembled.intermediate_names, work,
+                                       copy=get_composition(config.compose).copies_intermediates)
+    extra: dict = {}
+    if derived is not None:  # the spec reproduces the rows (tasks/derived.py); "examples": the count used
+        extra["train_data"] = {**derived.to_spec(), **derived.record(), "examples": len(train_examples)}
+    if init_run is not None:
+        extra["init_from"] = {"source": init_run.manifest.get("source", str(init_run.path)), "task": init_run.task,
+                              "compose": init_run.compose}
     if selection is not None:
-        manifest["selection"] = selection.summary()
+        extra["selection"] = selection.summary()
+    manifest = manifest_of(config, assembled, kind=task.kind, task=task.name, fmt=task.format, result=result,
+                           started=started, features=len(features), module_dir=module_dir, trainable=trainable,
+                           total=total, max_length=max_length, stride=stride,
+                           head={"format": fmt.name, "labels": list(task.labels), "file": HEAD_FILE},
+                           intermediates=entries, **extra)
     run = finalize_run(work, output, manifest)
     log(f"{task.name}: saved run to {output} (module {manifest['module_size_bytes'] / 1e6:.2f} MB)")
     if keep_model:
         model.eval()
         run.model = model
     return run
+
+
+def _carry_intermediates(run: Run, work: Path) -> list[dict]:
+    """The intermediates of a run trained further: its copies in ``intermediates/`` and its entries."""
+    from adapterstilts.runs import INTERMEDIATES_DIR
+
+    source = run.path / INTERMEDIATES_DIR
+    if source.is_dir():
+        shutil.copytree(source, work / INTERMEDIATES_DIR)
+    return list(run.manifest.get("intermediates") or [])
 
 
 def finalize_run(work: Path, output: Path, manifest: dict) -> Run:
@@ -161,130 +234,3 @@ def finalize_run(work: Path, output: Path, manifest: dict) -> Run:
     return Run.open(output)
 
 
-def _hyperparameters(config: TrainConfig, default_lr: float, max_length: int, stride: int) -> dict:
-    return {"lr": config.lr or default_lr, "batch_size": config.batch_size, "grad_accum": config.grad_accum,
-            "effective_batch_size": config.batch_size * config.grad_accum, "epochs": config.epochs,
-            "max_steps": config.max_steps, "warmup_ratio": config.warmup_ratio, "weight_decay": config.weight_decay,
-            "max_grad_norm": config.max_grad_norm, "adam_epsilon": config.adam_epsilon, "max_length": max_length,
-            "doc_stride": stride, "max_train_examples": config.max_train_examples,
-            "precision": "bf16" if config.bf16 else "fp16" if config.fp16 else "fp32",
-            "quantization": "8bit" if config.load_in_8bit else "4bit" if config.load_in_4bit else None,
-            "gradient_checkpointing": config.gradient_checkpointing}
-
-
-def _resumable_checkpoint(work: Path, config: TrainConfig) -> Path | None:
-    """The last checkpoint of an interrupted run with the same configuration, if any."""
-    saved = work / "config.json"
-    if config.save_steps <= 0 or not saved.is_file():
-        return None
-    volatile = {"progress", "report_to", "overwrite", "logging_steps"}
-    before = {k: v for k, v in json.loads(saved.read_text()).items() if k not in volatile}
-    now = {k: v for k, v in json.loads(json.dumps(config.to_dict())).items() if k not in volatile}
-    if before != now:
-        return None
-    checkpoints = sorted((work / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
-    return checkpoints[-1] if checkpoints else None
-
-
-def _make_trainer(config: TrainConfig, model, fmt, tokenizer, features, work: Path):
-    import torch
-    from transformers import TrainingArguments
-
-    lr = config.lr or get_method(config.method).default_lr
-    args = TrainingArguments(
-        output_dir=str(work / "checkpoints"),
-        logging_dir=str(work / "logs"),
-        per_device_train_batch_size=config.batch_size,
-        gradient_accumulation_steps=config.grad_accum,
-        learning_rate=lr,
-        num_train_epochs=config.epochs,
-        max_steps=config.max_steps if config.max_steps > 0 else -1,
-        warmup_ratio=config.warmup_ratio,
-        weight_decay=config.weight_decay,
-        max_grad_norm=config.max_grad_norm,
-        adam_epsilon=config.adam_epsilon,
-        lr_scheduler_type="linear",
-        logging_steps=config.logging_steps,
-        save_strategy="steps" if config.save_steps > 0 else "no",
-        save_steps=config.save_steps if config.save_steps > 0 else 500,
-        save_total_limit=1,
-        save_safetensors=True,
-        report_to=[] if resolve_report_to(config.report_to) == "none" else [resolve_report_to(config.report_to)],
-        seed=config.seed,
-        data_seed=config.seed,
-        bf16=config.bf16,
-        fp16=config.fp16,
-        remove_unused_columns=False,
-        label_names=list(fmt.label_keys),
-        disable_tqdm=not progress_enabled(config.progress),
-        use_cpu=not torch.cuda.is_available(),
-        dataloader_num_workers=0,
-        log_level="warning",
-    )
-    trainer = ModuleTrainer(model=model, args=args, train_dataset=features, data_collator=partial(_collate, fmt, tokenizer))
-    _use_compact_logs(trainer)
-    return trainer
-
-
-def format_log(step: int, max_steps: int, logs: dict) -> str:
-    """One readable line per logging step (the full record goes to train_log.jsonl)."""
-    if "train_runtime" in logs:
-        return (f"done: {step} steps in {logs['train_runtime']:.1f}s "
-                f"({logs.get('train_samples_per_second', 0):.1f} examples/s), mean loss {logs.get('train_loss', 0):.4f}")
-    parts = [f"step {step}/{max_steps}"]
-    for key, label, fmt in (("loss", "loss", ".4f"), ("learning_rate", "lr", ".2e"), ("grad_norm", "grad norm", ".3f"),
-                            ("epoch", "epoch", ".2f")):
-        if key in logs:
-            parts.append(f"{label} {logs[key]:{fmt}}")
-    return "  ".join(parts)
-
-
-def _use_compact_logs(trainer) -> None:
-    """The Trainer prints raw dicts; print one line per log instead (nothing when progress is off)."""
-    from transformers.trainer_callback import PrinterCallback, ProgressCallback
-
-    class CompactProgress(ProgressCallback):
-        def on_log(self, args, state, control, logs=None, **kwargs):
-            if state.is_world_process_zero and self.training_bar is not None and logs:
-                self.training_bar.write(format_log(state.global_step, state.max_steps, logs))
-
-    had_progress = any(isinstance(cb, ProgressCallback) for cb in trainer.callback_handler.callbacks)
-    trainer.remove_callback(PrinterCallback)
-    trainer.remove_callback(ProgressCallback)
-    if had_progress:
-        trainer.add_callback(CompactProgress)
-
-
-def _trainable_state(model) -> dict:
-    return {n: p.detach().contiguous().cpu() for n, p in model.named_parameters() if p.requires_grad}
-
-
-class ModuleTrainer(Trainer):
-    """Checkpoints hold only what trains (module + head), not the frozen backbone: a LoRA checkpoint of
-    XLM-R Large is MBs, not GBs, and tied tensors of the frozen model are never serialised."""
-
-    def _save(self, output_dir=None, state_dict=None):
-        from safetensors.torch import save_file
-
-        out = Path(output_dir or self.args.output_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        save_file(_trainable_state(self.model), str(out / "model.safetensors"), metadata={"format": "pt"})
-
-    def _issue_warnings_after_load(self, load_result):
-        # checkpoints leave out the frozen weights on purpose; only a missing trainable one is a problem
-        trainable = {n for n, p in self.model.named_parameters() if p.requires_grad}
-        missing = [k for k in load_result.missing_keys if k in trainable]
-        if missing:
-            raise RuntimeError(f"checkpoint lacks trainable weights: {missing[:5]}")
-
-
-def _collate(fmt, tokenizer, rows):
-    return fmt.collate(rows, tokenizer)
-
-
-def _write_log(history: list[dict], path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        for row in history:
-            handle.write(json.dumps(row) + "\n")
-    os.replace(tmp, path)

@@ -1,0 +1,81 @@
+"""`adapterstilts tasks | export-data | make-tiny-model | quickstart`: the task registry, data for
+offline use, the tiny test model and the offline demo. Thin wrappers over the library."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from adapterstilts.cli import app, user_errors
+from adapterstilts.cli.options import option
+from adapterstilts.errors import UserError
+
+Data = option("data")
+Overwrite = option("overwrite")
+
+
+@app.command("tasks")
+@user_errors
+def tasks_command(kind: Annotated[Optional[str], typer.Option(help="intermediate | target")] = None) -> None:
+    """List the registered tasks: name, kind, format, metric, languages."""
+    from adapterstilts.tasks import TASKS
+
+    if kind not in (None, "intermediate", "target"):
+        raise UserError(f"unknown --kind {kind!r}; choose intermediate or target")
+    for name, cls in TASKS.items():
+        if kind and cls.kind != kind:
+            continue
+        langs = ",".join(cls.languages) if len(cls.languages) <= 6 else f"{len(cls.languages)} languages"
+        typer.echo(f"{name:<14} {cls.kind:<12} {cls.format:<16} {cls.metric:<16} {langs:<18} {cls.description}")
+
+
+@app.command("export-data")
+@user_errors
+def export_data_command(
+    task: Annotated[str, typer.Argument(help="Task whose data to export.")],
+    out: Annotated[Path, typer.Argument(help="Directory to write (use later with --data DIR).")],
+    languages: Annotated[str, typer.Option("--languages", help="'all' or a comma list.")] = "all",
+    data: Data = "hub",
+) -> None:
+    """Download a task's data once (online) into a folder that --data DIR reads offline."""
+    from adapterstilts.data.loading import export_task_data
+    from adapterstilts.evaluation.zero_shot import parse_languages
+    from adapterstilts.tasks import get_task
+
+    spec = get_task(task)
+    langs = parse_languages(spec, languages)
+    for path in export_task_data(spec, sorted(set(langs) | {spec.train_language}), out, data=data):
+        typer.echo(str(path))
+
+
+@app.command("make-tiny-model")
+@user_errors
+def make_tiny_model_command(
+    directory: Annotated[Path, typer.Argument(help="Folder to write the model and tokenizer to.")],
+    layers: Annotated[int, typer.Option(help="Transformer layers.")] = 4,
+    hidden: Annotated[int, typer.Option(help="Hidden size.")] = 64,
+    seed: Annotated[int, typer.Option(help="Initialisation seed.")] = 0,
+    overwrite: Overwrite = False,
+) -> None:
+    """Write a small random XLM-R with an offline-trained tokenizer (for the demo and tests).
+
+    Example: adapterstilts make-tiny-model .cache/tiny-xlmr
+    """
+    from adapterstilts.tiny_model import make_tiny_model
+
+    path = make_tiny_model(directory, layers=layers, hidden=hidden, seed=seed, overwrite=overwrite)
+    typer.echo(str(path))
+
+
+@app.command("quickstart")
+@user_errors
+def quickstart_command(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the tiny model, runs and results.")] = Path("demo-runs"),
+    steps: Annotated[int, typer.Option("--steps", help="Training steps per run.")] = 120,
+    overwrite: Overwrite = False,
+) -> None:
+    """Run the whole method offline on the bundled tiny model and samples (what `make demo` runs)."""
+    from adapterstilts.quickstart import run_quickstart
+
+    run_quickstart(output, steps=steps, overwrite=overwrite, log=lambda m: typer.echo(m, err=True))

@@ -1,0 +1,73 @@
+"""`adapterstilts evaluate`: zero-shot evaluation of a run, a plain backbone or a predictions file.
+A thin wrapper over adapterstilts.evaluation."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from adapterstilts.cli import app, user_errors
+from adapterstilts.cli.options import option
+from adapterstilts.errors import UserError
+
+Data = option("data")
+AllowPickle = option("allow_pickle")
+
+
+@app.command("evaluate")
+@user_errors
+def evaluate_command(
+    run: Annotated[Optional[str], typer.Argument(help="Run folder (or Hub id) to evaluate.")] = None,
+    task: Annotated[Optional[str], typer.Option("--task", help="Task to evaluate on (default: the run's).")] = None,
+    languages: Annotated[str, typer.Option("--languages", help="'all' or a comma list, e.g. de,zh.")] = "all",
+    split: Annotated[Optional[str], typer.Option("--split", help="train | validation | test (default: task's).")] = None,
+    data: Data = "hub",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write results JSON here (atomically).")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size")] = 64,
+    max_examples: Annotated[Optional[int], typer.Option("--max-examples", help="First N examples per language.")] = None,
+    layer: Annotated[Optional[int], typer.Option("--layer", help="Retrieval: hidden layer (default 14/24, scaled).")] = None,
+    predictions: Annotated[Optional[Path], typer.Option("--predictions", help="Score a predictions file instead of a model.")] = None,
+    save_predictions: Annotated[Optional[Path], typer.Option("--save-predictions", help="Also write predictions + references here.")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help="Base model override for RUN; without RUN: a plain backbone (retrieval).")] = None,
+    allow_pickle: AllowPickle = False,
+    bf16: Annotated[bool, typer.Option("--bf16", help="bf16 autocast on a GPU (faster; fp32 otherwise).")] = False,
+) -> None:
+    """Zero-shot evaluation on every language of a task: per-language table, average, JSON.
+
+    Examples:
+
+    \b
+      adapterstilts evaluate runs/xnli-stack-mnli-lora-seed42 --languages all --output results/xnli.json
+      adapterstilts evaluate runs/mnli-lora-seed42 --task tatoeba
+      adapterstilts evaluate --task xquad --predictions preds.json
+      adapterstilts evaluate --model FacebookAI/xlm-roberta-large --task bucc2018   # plain-backbone baseline
+    """
+    from adapterstilts.evaluation.zero_shot import evaluate_run, format_table
+
+    def log(message: str) -> None:
+        typer.echo(message, err=True)
+
+    if predictions is not None:
+        from adapterstilts.evaluation.predictions import score_predictions_file
+
+        if not task:
+            raise UserError("--predictions needs --task (which metric to apply)")
+        result = score_predictions_file(predictions, task, output=output)
+    elif model and not run:
+        from adapterstilts.evaluation.zero_shot import evaluate_backbone
+
+        if not task:
+            raise UserError("--model without a RUN evaluates retrieval: add --task bucc2018 or --task tatoeba")
+        result = evaluate_backbone(model, task_name=task, languages=languages, split=split, data=data, layer=layer,
+                                   output=output, log=log)
+    else:
+        if not run:
+            raise UserError("give a RUN folder to evaluate, or --predictions FILE with --task")
+        result = evaluate_run(run, task_name=task, languages=languages, split=split, data=data, batch_size=batch_size,
+                              max_examples=max_examples, output=output, layer=layer,
+                              save_predictions=save_predictions, model=model, allow_pickle=allow_pickle, bf16=bf16,
+                              log=log)
+    typer.echo(format_table(result))
+    if output:
+        log(f"wrote {output}")
