@@ -95,7 +95,9 @@ def test_multitask_is_a_registry_lookup(tmp_path, monkeypatch):
     def fake(config, *, tasks, log=print, **options):
         calls.append((config.task, tasks, options))
         Path(config.output).mkdir(parents=True)
-        (Path(config.output) / MANIFEST).write_text(json.dumps({"task": "multitask", "method": config.method}))
+        (Path(config.output) / MANIFEST).write_text(json.dumps({
+            "task": "multitask", "method": config.method, "module_name": "default",
+            "base_model": {"name": config.model, "config_hash": "x"}}))
         return Run.open(config.output)
 
     monkeypatch.setitem(INTERMEDIATE_TRAINERS, "multitask", fake)

@@ -57,13 +57,31 @@ class Table:
     suite: str = "xtreme"  # whose labels, column order and score the table uses
 
 
+def _is_baseline(label: str) -> bool:
+    return label.partition(", ")[0] == "none"
+
+
 def _stat(values: list[float]) -> Stat:
     mean = sum(values) / len(values)
     std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else None
     return Stat(mean, std, len(values))
 
 
-def _row_key(name: str) -> tuple:
+def _row_key(label: str) -> tuple:
+    name, _, rest = label.partition(", ")
+    return (*_intermediate_key(name), _axis_sort(rest))
+
+
+def _axis_sort(rest: str) -> tuple:
+    """"size 1000, shots 5" sorts by its numbers (full after them)."""
+    parts = []
+    for part in filter(None, rest.split(", ")):
+        axis, _, value = part.partition(" ")
+        parts.append((axis, (0, float(value), "") if value.replace(".", "", 1).isdigit() else (1, 0.0, value)))
+    return tuple(parts)
+
+
+def _intermediate_key(name: str) -> tuple:
     if name in ROW_ORDER:
         return (0, ROW_ORDER.index(name), name)
     if name in ROW_LAST:
@@ -101,7 +119,8 @@ def build_tables(rows: list[dict], qa_convention: str = "f1", baseline_recipe: s
     if not rows:
         raise UserError("the results store has no rows; run a recipe first (`adapterstilts run tiny`)")
     grouped = group_scores(rows)
-    about = {r["recipe"]: (r["method"], r["compose"]) for r in rows if r["intermediate"] != "none"}
+    baseline_of = {(r["recipe"], r["intermediate"]): r.get("baseline_row", "none") for r in rows}
+    about = {r["recipe"]: (r["method"], r["compose"]) for r in rows if not _is_baseline(r["intermediate"])}
     about.update({r["recipe"]: (r["method"], r["compose"]) for r in rows if r["recipe"] not in about})
     # (recipe, intermediate) -> target -> seed -> language-averaged scores
     scores: dict[tuple[str, str], dict[str, dict[int, dict[str, float]]]] = defaultdict(lambda: defaultdict(dict))
@@ -118,12 +137,13 @@ def build_tables(rows: list[dict], qa_convention: str = "f1", baseline_recipe: s
         table = Table(recipe, *about[recipe], columns=targets + [AVERAGE], rows=names, suite=suite)
         descriptions = {name: _fill_row(table, the_suite, name, scores[recipe, name], targets, qa_convention)
                         for name in names}
-        base = scores.get((recipe, "none"))
-        table.baseline = "none" if base else None
-        if baseline_recipe is not None and baseline_recipe != recipe:
-            base, table.baseline = scores[baseline_recipe, "none"], f"recipe {baseline_recipe}, none"
-        if base:
-            _deltas(table, base, qa_convention)
+        base_recipe = baseline_recipe if baseline_recipe is not None and baseline_recipe != recipe else recipe
+        bases = {name: scores.get((base_recipe, baseline_of.get((recipe, name), "none"))) for name in names}
+        if any(bases.values()):
+            table.baseline = "none" if base_recipe == recipe else f"recipe {baseline_recipe}, none"
+            for name, base in bases.items():
+                if base:
+                    _deltas(table, base, qa_convention, only=name)
         table.title = f"{recipe} (method {table.method}, compose {table.compose})"
         widest = max(names, key=lambda n: sum((n, t) in table.cells for t in targets))
         description = descriptions[widest]
@@ -158,9 +178,9 @@ def _fill_row(table: Table, suite: Suite, name: str, by_target: dict[str, dict[i
     return description
 
 
-def _deltas(table: Table, base: dict[str, dict[int, dict[str, float]]], qa: str) -> None:
+def _deltas(table: Table, base: dict[str, dict[int, dict[str, float]]], qa: str, only: str | None = None) -> None:
     base_means = {t: _stat(list(_seed_scores(base[t], t, qa).values())).mean for t in base}
-    for name in table.rows:
+    for name in [only] if only is not None else table.rows:
         present = [t for t in table.columns[:-1] if (name, t) in table.cells]
         for t in present:
             if t in base_means:
@@ -215,6 +235,11 @@ def _cell_text(stat: Stat | None, *, latex: bool = False, baseline_row: bool = F
     return text
 
 
+def _row_label(name: str) -> str:
+    head, sep, rest = name.partition(", ")
+    return ROW_LABELS.get(head, head) + sep + rest
+
+
 def _header(table: Table, col: str) -> str:
     return col if table.per_language and col != AVERAGE else _label(table.suite, col)
 
@@ -226,9 +251,9 @@ def to_markdown(tables: list[Table]) -> str:
         out.append("| intermediate | " + " | ".join(_header(table, c) for c in table.columns) + " |")
         out.append("|---|" + "---:|" * len(table.columns))
         for name in table.rows:
-            cells = [_cell_text(table.cells.get((name, c)), baseline_row=name == "none" and table.baseline == "none")
+            cells = [_cell_text(table.cells.get((name, c)), baseline_row=_is_baseline(name) and table.baseline == "none")
                      for c in table.columns]
-            out.append(f"| {ROW_LABELS.get(name, name)} | " + " | ".join(cells) + " |")
+            out.append(f"| {_row_label(name)} | " + " | ".join(cells) + " |")
         if table.note:
             out.append(f"\n{table.note}")
         out.append("")
@@ -246,8 +271,8 @@ def to_latex(tables: list[Table]) -> str:
                 "\\midrule"]
         for name in table.rows:
             cells = [_cell_text(table.cells.get((name, c)), latex=True,
-                                baseline_row=name == "none" and table.baseline == "none") for c in table.columns]
-            out.append(f"{esc(ROW_LABELS.get(name, name))} & " + " & ".join(esc(c) if "$" not in c and "{" not in c
+                                baseline_row=_is_baseline(name) and table.baseline == "none") for c in table.columns]
+            out.append(f"{esc(_row_label(name))} & " + " & ".join(esc(c) if "$" not in c and "{" not in c
                                                                              else c for c in cells) + " \\\\")
         out += ["\\bottomrule", "\\end{tabular}", f"\\caption{{{esc(table.title)}. {esc(table.note)}}}", "\\end{table}", ""]
     return "\n".join(out)
@@ -290,12 +315,12 @@ def plot_heatmap(tables: list[Table], path: str | Path, qa_convention: str = "f1
     if not tables:
         raise UserError("--plot draws deltas against the baseline, and no recipe has baseline ('none') results; "
                         "include 'none' in the recipe's intermediates or pass --baseline RECIPE")
-    shapes = [(max(1, len([r for r in t.rows if r != "none"])), len(t.columns)) for t in tables]
+    shapes = [(max(1, len([r for r in t.rows if not _is_baseline(r)])), len(t.columns)) for t in tables]
     width = max(6.0, 1.0 + 0.9 * max(c for _, c in shapes))
     fig, axes = plt.subplots(len(tables), 1, squeeze=False,
                              figsize=(width, sum(1.2 + 0.45 * r for r, _ in shapes)))
     for ax, table in zip(axes[:, 0], tables):
-        names = [r for r in table.rows if r != "none"] or ["none"]
+        names = [r for r in table.rows if not _is_baseline(r)] or ["none"]
         values = np.array([[np.nan if (s := table.cells.get((n, c))) is None or s.delta is None else s.delta
                             for c in table.columns] for n in names], dtype=float)
         bound = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 0.0
@@ -303,7 +328,7 @@ def plot_heatmap(tables: list[Table], path: str | Path, qa_convention: str = "f1
         image = ax.imshow(values, cmap="RdBu", norm=TwoSlopeNorm(vmin=-bound, vcenter=0.0, vmax=bound), aspect="auto")
         ax.set_xticks(range(len(table.columns)), [_header(table, c) for c in table.columns], rotation=35,
                       ha="right")
-        ax.set_yticks(range(len(names)), [ROW_LABELS.get(n, n) for n in names])
+        ax.set_yticks(range(len(names)), [_row_label(n) for n in names])
         for (i, j), value in np.ndenumerate(values):
             if np.isfinite(value):
                 ax.text(j, i, f"{value:+.1f}", ha="center", va="center", fontsize=8,
@@ -338,12 +363,41 @@ def load_rows(paths: list[str | Path], recipe: str | None = None) -> list[dict]:
     return rows
 
 
+STUDY_AXES = ("size", "shots", "order", "mix")  # axes a row can be split by (besides the intermediate)
+BASELINE_AXES = ("shots",)  # axes the baseline row has too: a row's delta is against the baseline at its value
+
+
+def by_axes(rows: list[dict], by: list[str] | None = None) -> list[dict]:
+    """Rows labelled by the axes that make a table row: ``by`` (default: the intermediate and every study
+    axis with more than one value in a recipe), e.g. "mnli, size 1000". Few-shot cells (one language
+    each) are averaged over their languages like any cell's languages. Each row also names its baseline
+    row: "none" at the same values of the axes the baseline has (shots)."""
+    from adapterstilts.experiments.store import expand_axes
+
+    rows = [expand_axes(r) for r in rows]
+    for axis in by or []:
+        if axis not in ("intermediate", *STUDY_AXES):
+            raise UserError(f"--by {axis}: not an axis a table row can be split by; choose from: "
+                            f"intermediate, {', '.join(STUDY_AXES)}")
+    out = []
+    for recipe in sorted({r["recipe"] for r in rows}):
+        mine = [r for r in rows if r["recipe"] == recipe]
+        chosen = by or ["intermediate"] + [a for a in STUDY_AXES if len({str(r[a]) for r in mine if a in r}) > 1]
+        for r in mine:
+            parts = [f"{a} {'full' if r[a] is None else r[a]}" for a in chosen if a != "intermediate" and a in r]
+            head = [r["intermediate"]] if "intermediate" in chosen else []
+            base = [f"{a} {r.get(a)}" for a in chosen if a in BASELINE_AXES and r.get(a) is not None]
+            out.append({**r, "intermediate": ", ".join(head + parts) or "all",
+                        "baseline_row": ", ".join(["none"] + base)})
+    return out
+
+
 def make_report(paths: list[str | Path], *, fmt: str = "markdown", per_language: bool = False,
                 qa_convention: str = "f1", plot: str | Path | None = None, recipe: str | None = None,
-                baseline: str | None = None, suite: str = "xtreme") -> str:
+                baseline: str | None = None, suite: str = "xtreme", by: list[str] | None = None) -> str:
     if fmt not in FORMATS:
         raise UserError(f"unknown --format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-    rows = load_rows(paths, recipe if baseline is None else None)
+    rows = by_axes(load_rows(paths, recipe if baseline is None else None), by)
     tables = build_tables(rows, qa_convention, baseline, suite)
     if recipe is not None:
         tables = [t for t in tables if t.recipe == recipe]

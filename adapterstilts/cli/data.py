@@ -17,12 +17,34 @@ Overwrite = option("overwrite")
 
 @app.command("tasks")
 @user_errors
-def tasks_command(kind: Annotated[Optional[str], typer.Option(help="intermediate | target")] = None) -> None:
-    """List the registered tasks: name, kind, format, metric, languages."""
+def tasks_command(
+    kind: Annotated[Optional[str], typer.Option(help="intermediate | target")] = None,
+    suite: Annotated[Optional[str], typer.Option("--suite", help="Only the tasks of this benchmark suite, with "
+                                                 "their group, score and protocol (e.g. xtreme).")] = None,
+) -> None:
+    """List the registered tasks: name, kind, format, metric, languages.
+
+    Examples:
+
+    \b
+      adapterstilts tasks --kind intermediate
+      adapterstilts tasks --suite xtreme
+    """
     from adapterstilts.tasks import TASKS
 
     if kind not in (None, "intermediate", "target"):
         raise UserError(f"unknown --kind {kind!r}; choose intermediate or target")
+    if suite is not None:
+        from adapterstilts.suites import get_suite
+
+        the_suite = get_suite(suite)
+        typer.echo(f"{the_suite.label}: {the_suite.description}")
+        for task in the_suite.tasks:
+            p = task.protocol
+            train = f"train {p.train}, {p.epochs:g} epochs" if p.train and p.epochs else "no training"
+            typer.echo(f"{task.name:<10} {task.label:<8} {task.group:<22} {task.score:<9} {train}; "
+                       f"eval {p.eval_split}; {len(TASKS.get(task.name).languages)} languages")
+        return
     for name, cls in TASKS.items():
         if kind and cls.kind != kind:
             continue

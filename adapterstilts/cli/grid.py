@@ -48,7 +48,8 @@ def recipes_command(
 def run_command(
     recipe: Annotated[str, typer.Argument(help="Bundled recipe name (see `recipes`) or a YAML file.")],
     only: Annotated[Optional[list[str]], typer.Option(
-        "--only", help="Run part of the grid: intermediate=squad,mnli,target=xnli,seed=42 (repeatable).")] = None,
+        "--only", help="Run part of the grid on any axis: intermediate=squad,mnli,target=xnli,seed=42, size=1000, "
+                       "shots=5, language=de, order=mnli>squad, mix=NAME (repeatable).")] = None,
     set_: Sets = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the cells and what is already done; run nothing.")] = False,
     executor: Annotated[str, typer.Option(
@@ -113,6 +114,10 @@ def report_command(
     baseline: Annotated[Optional[str], typer.Option(
         "--baseline", help="Take the baseline row from this recipe's 'none' results (e.g. baseline).")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the table to this file.")] = None,
+    by: Annotated[Optional[list[str]], typer.Option(
+        "--by", help="Axes that make a table row (repeatable): intermediate, size, shots, order, mix (default: the "
+                     "intermediate and every study axis the results vary).")] = None,
+    suite: Annotated[str, typer.Option("--suite", help="Benchmark suite of the columns and the average.")] = "xtreme",
 ) -> None:
     """The paper-style table: rows = baseline, intermediate tasks, multi-task; columns = the XTREME
     targets and their average, with deltas against the baseline and mean ± std over seeds.
@@ -123,11 +128,13 @@ def report_command(
       adapterstilts report runs/tiny
       adapterstilts report runs --recipe lora-stack --baseline baseline --format latex
       adapterstilts report runs/paper-full --per-language --plot heatmap.png --qa-convention em_f1_mean
+      adapterstilts report runs/scaling --by size          # one row per intermediate training size
     """
     from adapterstilts.analysis.tables import make_report
 
     text = make_report(list(results or [Path("runs")]), fmt=fmt, per_language=per_language,
-                       qa_convention=qa_convention, plot=plot, recipe=recipe, baseline=baseline)
+                       qa_convention=qa_convention, plot=plot, recipe=recipe, baseline=baseline, suite=suite,
+                       by=[b.strip() for item in by or [] for b in item.split(",") if b.strip()] or None)
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")

@@ -259,10 +259,11 @@ def expand(recipe: Recipe, only: list[str] | None = None, *, report_to: str | No
             task = get_task(target)
             langs = _cell_languages(recipe, task) if shots else [None]
             for seed in recipe["seeds"]:
-                for size in sizes if row.kind != "none" else sizes[:1]:  # the baseline has no intermediate data
+                sized = has_sizes and _sized(row, recipe)
+                for size in sizes if sized else [None]:  # the baseline (and a mix of fixed size) has one size
                     for k in shots or [None]:
                         for lang in langs:
-                            axes = {**row.axes(), **({"size": size} if has_sizes and row.kind != "none" else {}),
+                            axes = {**row.axes(), **({"size": size} if sized else {}),
                                     **({"shots": k, "language": lang} if shots else {})}
                             values = {"intermediate": row.label, "target": target, "seed": seed, **axes}
                             for key, value in values.items():
@@ -275,6 +276,13 @@ def expand(recipe: Recipe, only: list[str] | None = None, *, report_to: str | No
     needed = {p for c in plan.cells if not c.blocked for p in _closure(plan.jobs, c.needs)}
     plan.intermediates = [j for j in jobs.made.values() if j.path in needed or j.blocked]
     return plan
+
+
+def _sized(row: Row, recipe: Recipe) -> bool:
+    """Does the size axis apply to this row? Not to the baseline, nor to a mixture with its own size."""
+    if row.kind == "none":
+        return False
+    return not (row.kind == "mix" and recipe["mixes"][row.mix].get("size") is not None)
 
 
 def _closure(jobs: dict[str, Intermediate], paths) -> list[str]:

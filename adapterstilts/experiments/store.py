@@ -4,7 +4,7 @@
 
 ``cell`` is ``INTERMEDIATE/TARGET/seedSEED`` plus one part per study axis a cell has beyond those
 (``/size1000``, ``/shots5-de``). ``axes`` holds the study axes of the row as JSON (``{"size": 1000}``;
-``{}`` for a plain grid); :meth:`ResultsStore.to_dataframe` turns each into a column, so pandas reads
+``{"size": null}``: all the data; ``{}`` for a plain grid); :meth:`ResultsStore.to_dataframe` turns each into a column, so pandas reads
 one tidy table whatever the study. Stores written before the column existed gain it on first write. A cell's rows are written in one transaction that first
 deletes that cell's earlier rows, so re-running a cell replaces its results and a crash leaves either
 the old rows or the new ones. Read it with plain ``sqlite3``, with ``pandas.read_sql("SELECT * FROM
@@ -44,8 +44,8 @@ def cell_key(intermediate: str, target: str, seed: int, axes: Mapping[str, Any] 
     the same as before axes existed, so its finished cells are found again)."""
     parts = [intermediate, target, f"seed{seed}"]
     axes = axes or {}
-    if axes.get("size") is not None:
-        parts.append(f"size{axes['size']}")
+    if "size" in axes:
+        parts.append(f"size{'full' if axes['size'] is None else axes['size']}")
     if axes.get("shots") is not None:
         parts.append(f"shots{axes['shots']}-{axes.get('language', 'all')}")
     return "/".join(parts)
@@ -57,7 +57,7 @@ def rows_from_result(result: Mapping[str, Any], *, recipe: str, intermediate: st
     """Tidy rows from an ``evaluate_run`` result: one per (language, numeric score)."""
     import json
 
-    axes_json = json.dumps({k: v for k, v in (axes or {}).items() if v is not None}, sort_keys=True)
+    axes_json = json.dumps(dict(axes or {}), sort_keys=True)  # a None size is kept: "all the data"
     rows = []
     for language, scores in result["languages"].items():
         for metric, value in scores.items():

@@ -89,11 +89,15 @@ class Run:
             hint = "it is still running or was interrupted" if path.is_dir() else "the folder does not exist"
             raise UserError(f"{path} is not a finished adapterstilts run ({MANIFEST} missing: {hint}); "
                             "pass the --output folder of a completed train-intermediate / train-target run")
+        from adapterstilts.runs.manifest import Manifest
+
         try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+            data = json.loads(manifest_path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise UserError(f"{manifest_path} is not valid JSON ({exc.msg}); re-run the training") from exc
-        return cls(path, manifest)
+        except (UnicodeDecodeError, OSError) as exc:
+            raise UserError(f"{manifest_path} cannot be read ({type(exc).__name__}); re-run the training") from exc
+        return cls(path, Manifest.from_dict(data, manifest_path).to_dict())
 
     @property
     def module_dir(self) -> Path:

@@ -122,7 +122,13 @@ def front_matter(manifest: dict, metrics: dict | None) -> str:
 
     base = (manifest.get("base_model") or {}).get("name")
     method = manifest.get("method", "")
-    tags = ["adapterstilts", "stilts", "xtreme", "zero-shot-cross-lingual-transfer", method, manifest.get("task", "")]
+    from adapterstilts.suites import suites_of
+
+    task = manifest.get("task", "")
+    evaluated = [t for t in (metrics or {}) if isinstance(t, str)]
+    suites = sorted({s for t in [task, *evaluated] for s in suites_of(t)}) or (
+        ["xtreme"] if manifest.get("kind") == "intermediate" else [])  # an intermediate module serves the targets
+    tags = ["adapterstilts", "stilts", *suites, "zero-shot-cross-lingual-transfer", method, task]
     if manifest.get("compose") not in (None, "none"):
         tags.append(f"compose-{manifest['compose']}")
     languages = sorted({lang for result in (metrics or {}).values() if isinstance(result, dict)
@@ -278,7 +284,7 @@ def render_card(manifest: dict, metrics: dict | None, repo_id: str) -> str:
     on = f" on intermediate module(s) ({manifest['compose']})" if manifest.get("compose") not in (None, "none") else ""
     summary = (f"A {method} module for the {kind} task **{task}**{on}, trained with "
                f"adapterstilts on top of the frozen base model `{base}`, for English "
-               "intermediate-task training (STILTs) and zero-shot cross-lingual transfer (XTREME). The folder "
+               "intermediate-task training (STILTs) and zero-shot cross-lingual transfer. The folder "
                "layout: `manifest.json` (what was trained, how), `module/` (the module in its library's own "
                "format), `head.safetensors` (the task head), `metrics.json` (evaluation results), "
                "`intermediates/` (frozen modules it builds on, if any).")

@@ -106,7 +106,10 @@ def manifest_of(config: TrainConfig, assembled, *, kind: str, task: str, fmt: st
                 features, module_dir: Path, trainable: int, total: int, max_length: int, stride: int,
                 head: dict, intermediates: list[dict], **extra) -> dict:
     """The manifest every run writes (single-task and multi-task alike); ``extra`` adds what one kind has."""
+    from adapterstilts.runs.manifest import MANIFEST_VERSION
+
     return {
+        "manifest_version": MANIFEST_VERSION,
         "adapterstilts_version": __version__,
         "kind": kind,
         "task": task,

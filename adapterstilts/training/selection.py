@@ -29,7 +29,7 @@ class DevSelection(TrainerCallback):
         self.bad_evals = 0
 
     def score(self) -> dict[str, float]:
-        from adapterstilts.evaluation.zero_shot import predict
+        from adapterstilts.model.inference import predict
 
         was_training = self.model.training
         logits = predict(self.model, self.fmt, self.features, self.tokenizer, batch_size=self.batch_size, desc="dev")
