@@ -81,6 +81,17 @@ TABLE: tuple[Language, ...] = (
     L("vi", "vie", "Vietnamese", "Austroasiatic", "Vietic", "Latin", udpos="Vietnamese", tatoeba="vie"),
     L("yo", "yor", "Yoruba", "Niger-Congo", "Volta-Niger", "Latin", udpos="Yoruba"),
     L("zh", "zho", "Chinese", "Sino-Tibetan", "Sinitic", "Han", udpos="Chinese", tatoeba="cmn"),
+    # XTREME-R's additional languages (no per-dataset names here: XTREME's tasks keep their language lists)
+    L("az", "aze", "Azerbaijani", "Turkic", "Oghuz", "Latin"),
+    L("gu", "guj", "Gujarati", IE, "Indo-Aryan", "Gujarati"),
+    L("ht", "hat", "Haitian Creole", "French Creole", "", "Latin"),
+    L("lt", "lit", "Lithuanian", IE, "Baltic", "Latin"),
+    L("pa", "pan", "Punjabi", IE, "Indo-Aryan", "Gurmukhi"),
+    L("pl", "pol", "Polish", IE, "Slavic", "Latin"),
+    L("qu", "que", "Quechua", "Quechuan", "", "Latin"),
+    L("ro", "ron", "Romanian", IE, "Romance", "Latin"),
+    L("uk", "ukr", "Ukrainian", IE, "Slavic", "Cyrillic"),
+    L("wo", "wol", "Wolof", "Niger-Congo", "Atlantic", "Latin"),
 )
 del L
 

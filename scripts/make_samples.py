@@ -654,6 +654,391 @@ def make_retrieval() -> None:
         write("google/xtreme", f"tatoeba.{iso}", "validation", rows)
 
 
+# ------------------------------------------------------------------------------------- XTREME-R
+# Entities (QID, English title, description) and, per language, each entity's name and a sentence frame.
+XR_ENTITIES = [("Q90", "Paris", "Paris is the capital and largest city of France. It lies on the Seine."),
+               ("Q64", "Berlin", "Berlin is the capital of Germany. It is the largest city of the country by population."),
+               ("Q1490", "Tokyo", "Tokyo is the capital of Japan. It is one of the most populous cities in the world."),
+               ("Q85", "Cairo", "Cairo is the capital of Egypt. It lies on the banks of the Nile."),
+               ("Q2807", "Madrid", "Madrid is the capital of Spain. It is known for its museums and parks."),
+               ("Q406", "Istanbul", "Istanbul is the largest city of Turkey. It straddles the Bosphorus strait.")]
+XR_NAMES = {"en": ["Paris", "Berlin", "Tokyo", "Cairo", "Madrid", "Istanbul"],
+            "de": ["Paris", "Berlin", "Tokio", "Kairo", "Madrid", "Istanbul"],
+            "ar": ["باريس", "برلين", "طوكيو", "القاهرة", "مدريد", "إسطنبول"],
+            "ja": ["パリ", "ベルリン", "東京", "カイロ", "マドリード", "イスタンブール"]}
+XR_FRAMES = {"en": ("The mayor of {} opened a new library on Monday.", "Thousands of people gathered in {} for the festival."),
+             "de": ("Der Bürgermeister von {} eröffnete am Montag eine neue Bibliothek.", "Tausende Menschen versammelten sich in {} zum Fest."),
+             "ar": ("افتتح عمدة {} مكتبة جديدة يوم الاثنين.", "تجمع آلاف الأشخاص في {} للاحتفال."),
+             "ja": ("{}の市長は月曜日に新しい図書館を開いた。", "祭りのために数千人が{}に集まった。")}
+
+
+def _spans(text: str, sentences: list[str]) -> list[dict]:
+    out, at = [], 0
+    for s in sentences:
+        start = text.index(s, at)
+        out.append({"start": start, "end": start + len(s)})
+        at = start + len(s)
+    return out
+
+
+def _mewslix_entity(qid: str, title: str, description: str) -> dict:
+    sentences = [s if s.endswith(".") else s + "." for s in description.split(". ")]
+    sentences = [s.rstrip(".") + "." for s in sentences]
+    return {"entity_id": qid, "title": title, "description": description, "sentence_spans": _spans(description, sentences),
+            "description_language": "en", "description_url": f"https://en.wikipedia.org/wiki/{title}"}
+
+
+def _mewslix_context(lang: str, text: str, sentences: list[str], doc: str, title: str) -> dict:
+    return {"document_title": title, "document_url": f"https://{lang}.wikinews.org/wiki/{doc}", "document_id": doc,
+            "language": lang, "text": text, "sentence_spans": _spans(text, sentences)}
+
+
+def _mention(example_id: str, text: str, name: str, qid: str, after: int = 0) -> dict:
+    start = text.index(name, after)
+    return {"example_id": example_id, "mention_span": {"start": start, "end": start + len(name), "text": name}, "entity_id": qid}
+
+
+def make_mewslix() -> None:
+    entities = [_mewslix_entity(*e) for e in XR_ENTITIES]
+    write("mewslix", ".", "candidate_set_entities", entities)
+    for split, frame in (("train", 0), ("dev", 1)):
+        pairs = []
+        for rep in range(4 if split == "train" else 1):
+            for n, (qid, title, _) in enumerate(XR_ENTITIES):
+                sentence = XR_FRAMES["en"][(frame + rep) % 2].format(title)
+                text = f"News from {title}. {sentence}"
+                context = _mewslix_context("en", text, [f"News from {title}.", sentence], f"Wiki_{title}_{rep}", title)
+                context["document_url"] = f"https://en.wikipedia.org/wiki/{title}_{rep}"
+                mention = _mention(f"wp-{split}-{rep}-{n}", text, title, qid, after=len(f"News from {title}. "))
+                pairs.append({"contextual_mention": {"context": context, "mention": mention}, "entity": entities[n]})
+        write("mewslix", ".", f"wikipedia_pairs-{split}", pairs)
+    for lang, names in XR_NAMES.items():
+        docs = []
+        for n, ((qid, _, _), name) in enumerate(zip(XR_ENTITIES, names)):
+            first, second = XR_FRAMES[lang][0].format(name), XR_FRAMES[lang][1].format(name)
+            text = f"{first} {second}"
+            mentions = [_mention(f"WN-{lang}-{n}-0", text, name, qid), _mention(f"WN-{lang}-{n}-1", text, name, qid, after=len(first) + 1)]
+            docs.append({"context": _mewslix_context(lang, text, [first, second], f"doc-{lang}-{n}", name), "mentions": mentions})
+        write("mewslix", "wikinews_mentions", f"dev-{lang}", docs)
+
+
+# XQuAD-R: the same two paragraphs in every language (11-way parallel), two questions each.
+XR_PARAGRAPHS = {
+    "en": [("The river flows through the old town. It was bridged in 1420. Fishermen still use its banks.",
+            [("When was the river bridged?", "1420"), ("Who still uses its banks?", "Fishermen")]),
+           ("The museum opened in 1901. It holds paintings and old maps. Entry is free on Sundays.",
+            [("When did the museum open?", "1901"), ("When is entry free?", "on Sundays")])],
+}
+XR_LANG_TEXT = {  # per language: (paragraph 1 sentences, paragraph 2 sentences, questions) in the same order
+    "de": (["Der Fluss fließt durch die Altstadt.", "Er wurde 1420 überbrückt.", "Fischer nutzen noch seine Ufer."],
+           ["Das Museum wurde 1901 eröffnet.", "Es zeigt Gemälde und alte Karten.", "Sonntags ist der Eintritt frei."],
+           ["Wann wurde der Fluss überbrückt?", "Wer nutzt noch seine Ufer?", "Wann wurde das Museum eröffnet?", "Wann ist der Eintritt frei?"],
+           ["1420", "Fischer", "1901", "Sonntags"]),
+    "es": (["El río atraviesa el casco antiguo.", "Se construyó un puente en 1420.", "Los pescadores aún usan sus orillas."],
+           ["El museo abrió en 1901.", "Guarda pinturas y mapas antiguos.", "La entrada es gratis los domingos."],
+           ["¿Cuándo se construyó el puente?", "¿Quién usa aún sus orillas?", "¿Cuándo abrió el museo?", "¿Cuándo es gratis la entrada?"],
+           ["1420", "Los pescadores", "1901", "los domingos"]),
+    "ar": (["يمر النهر عبر البلدة القديمة.", "بني عليه جسر عام 1420.", "لا يزال الصيادون يستخدمون ضفافه."],
+           ["افتتح المتحف عام 1901.", "يضم لوحات وخرائط قديمة.", "الدخول مجاني أيام الأحد."],
+           ["متى بني الجسر على النهر؟", "من لا يزال يستخدم ضفافه؟", "متى افتتح المتحف؟", "متى يكون الدخول مجانيا؟"],
+           ["1420", "الصيادون", "1901", "أيام الأحد"]),
+    "zh": (["这条河流经老城。", "1420年河上建了桥。", "渔民仍在使用河岸。"],
+           ["博物馆于1901年开放。", "馆内有绘画和古地图。", "星期日免费入场。"],
+           ["河上的桥是哪一年建的？", "谁仍在使用河岸？", "博物馆哪一年开放？", "什么时候免费入场？"],
+           ["1420", "渔民", "1901", "星期日"]),
+    "ru": (["Река течёт через старый город.", "Мост построили в 1420 году.", "Рыбаки до сих пор пользуются её берегами."],
+           ["Музей открылся в 1901 году.", "В нём хранятся картины и старые карты.", "По воскресеньям вход бесплатный."],
+           ["Когда построили мост?", "Кто пользуется берегами?", "Когда открылся музей?", "Когда вход бесплатный?"],
+           ["1420", "Рыбаки", "1901", "По воскресеньям"]),
+}
+
+
+def _lareqa_langs() -> dict:
+    en_p = [p.split(". ") for p, _ in XR_PARAGRAPHS["en"]]
+    en_sent = [[s if s.endswith(".") else s + "." for s in p] for p in en_p]
+    en_q = [q for _, qs in XR_PARAGRAPHS["en"] for q, _ in qs]
+    en_a = [a for _, qs in XR_PARAGRAPHS["en"] for _, a in qs]
+    table = {"en": (en_sent[0], en_sent[1], en_q, en_a), **XR_LANG_TEXT}
+    for lang in ("el", "hi", "th", "tr", "vi"):  # the remaining XQuAD-R languages: the English text, tagged (sample filler)
+        table[lang] = (en_sent[0], en_sent[1], [f"({lang}) {q}" for q in en_q], en_a)
+    return table
+
+
+def make_lareqa() -> None:
+    """lareqa/xquad-r/<lang>.json in the released SQuAD-format layout (with sentence_breaks)."""
+    qids = ["5725b33f6a3fe71400b8952d", "5725b33f6a3fe71400b8952e", "5725b56dec44d21400f3d6a3", "5725b56dec44d21400f3d6a4"]
+    for lang, (p1, p2, questions, answers) in sorted(_lareqa_langs().items()):
+        paragraphs = []
+        for k, sentences in enumerate((p1, p2)):
+            sep = "" if lang == "zh" else " "
+            context = sep.join(sentences)
+            spans = _spans(context, sentences)
+            qas = []
+            for j in (2 * k, 2 * k + 1):
+                start = context.index(answers[j])
+                qas.append({"id": qids[j], "question": questions[j], "answers": [{"text": answers[j], "answer_start": start}]})
+            paragraphs.append({"context": context, "sentence_breaks": [[s["start"], s["end"]] for s in spans], "qas": qas})
+        path = OUT / "lareqa" / "xquad-r" / f"{lang}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"data": [{"title": "Old_town", "paragraphs": paragraphs}], "version": "1.1"},
+                                   ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+
+
+# COPA / XCOPA: (premise, cause-or-effect, choice1, choice2, label) per language; the correct choice is the calmer one.
+XR_COPA = {
+    "en": [("The man turned on the faucet.", "effect", "Water flowed from the spout.", "The toilet filled with water.", 0),
+           ("The girl found a bug in her cereal.", "effect", "She poured milk in the bowl.", "She lost her appetite.", 1),
+           ("The woman retired.", "cause", "She received her pension.", "She paid off her mortgage.", 0),
+           ("I wanted to conserve energy.", "effect", "I swept the floor.", "I shut off the light.", 1)],
+    "zh": [("男人打开了水龙头。", "effect", "水从龙头里流出来。", "马桶里灌满了水。", 0),
+           ("女孩在麦片里发现了一只虫子。", "effect", "她往碗里倒了牛奶。", "她没有了胃口。", 1),
+           ("那个女人退休了。", "cause", "她领到了退休金。", "她还清了房贷。", 0),
+           ("我想节约能源。", "effect", "我扫了地。", "我关了灯。", 1)],
+    "th": [("ผู้ชายเปิดก๊อกน้ำ", "effect", "น้ำไหลออกจากก๊อก", "ชักโครกเต็มไปด้วยน้ำ", 0),
+           ("เด็กผู้หญิงพบแมลงในซีเรียล", "effect", "เธอเทนมลงในชาม", "เธอหมดความอยากอาหาร", 1),
+           ("ผู้หญิงคนนั้นเกษียณ", "cause", "เธอได้รับเงินบำนาญ", "เธอผ่อนบ้านหมดแล้ว", 0),
+           ("ฉันอยากประหยัดพลังงาน", "effect", "ฉันกวาดพื้น", "ฉันปิดไฟ", 1)],
+    "tr": [("Adam musluğu açtı.", "effect", "Musluktan su aktı.", "Tuvalet suyla doldu.", 0),
+           ("Kız mısır gevreğinde bir böcek buldu.", "effect", "Kaseye süt döktü.", "İştahı kaçtı.", 1),
+           ("Kadın emekli oldu.", "cause", "Emekli maaşını aldı.", "Ev kredisini ödedi.", 0),
+           ("Enerji tasarrufu yapmak istedim.", "effect", "Yeri süpürdüm.", "Işığı kapattım.", 1)],
+    "id": [("Pria itu menyalakan keran.", "effect", "Air mengalir dari keran.", "Toilet terisi air.", 0),
+           ("Gadis itu menemukan serangga di serealnya.", "effect", "Dia menuangkan susu ke mangkuk.", "Dia kehilangan nafsu makan.", 1),
+           ("Wanita itu pensiun.", "cause", "Dia menerima uang pensiun.", "Dia melunasi hipoteknya.", 0),
+           ("Saya ingin menghemat energi.", "effect", "Saya menyapu lantai.", "Saya mematikan lampu.", 1)],
+}
+
+
+def make_xcopa() -> None:
+    def rows(lang: str, start: int, count: int, changed: bool) -> list[dict]:
+        items = XR_COPA[lang]
+        out = []
+        for n in range(count):
+            premise, question, c1, c2, label = items[(start + n) % len(items)]
+            if (start + n) // len(items) % 2:  # swap the choices on every other pass, so both labels occur per position
+                c1, c2, label = c2, c1, 1 - label
+            row = {"premise": premise, "choice1": c1, "choice2": c2, "question": question, "label": label, "idx": start + n}
+            if changed:
+                row["changed"] = False
+            out.append(row)
+        return out
+
+    write("aps/super_glue", "copa", "train", rows("en", 0, 16, False))
+    write("aps/super_glue", "copa", "validation", rows("en", 16, 8, False))
+    for lang in ("zh", "th", "tr", "id"):
+        write("cambridgeltl/xcopa", lang, "validation", rows(lang, 0, 4, True))
+        write("cambridgeltl/xcopa", lang, "test", rows(lang, 4, 8, True))
+
+
+def make_xquad_ro() -> None:
+    context = ("Râul traversează orașul vechi. Podul a fost construit în 1420. Pescarii folosesc încă malurile lui. "
+               "Muzeul a fost deschis în 1901.")
+    qas = [("Când a fost construit podul?", "1420"), ("Cine folosește încă malurile?", "Pescarii"),
+           ("Când a fost deschis muzeul?", "1901"), ("Ce traversează orașul vechi?", "Râul")]
+    rows = [{"id": hexid("xquad.ro", q), "context": context, "question": q,
+             "answers": {"text": [a], "answer_start": [context.index(a)]}} for q, a in qas]
+    write("google/xquad", "xquad.ro", "validation", rows)
+
+
+def make_xtreme_r() -> None:
+    make_xcopa()
+    make_xquad_ro()
+    make_mewslix()
+    make_lareqa()
+
+
+# ------------------------------------------------------------------------------------ XGLUE
+# microsoft/xglue, in the loading script's schema: ClassLabel columns as ids, one English "train"
+# split, "validation.<lang>" / "test.<lang>" per language. Each task's evaluation languages here
+# include a non-Latin script where XGLUE has one (NER, PAWS-X, QADSM and QAM are Latin-only).
+XGLUE_NER_TAGS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC")
+XGLUE_NER = {  # templates over {PER} {ORG} {LOC} {MISC}; fillers
+    "en": ["{PER} was born in {LOC} .", "{PER} played for {ORG} .", "{ORG} signed the {MISC} deal in {LOC} .",
+           "{PER} speaks {MISC} ."],
+    "de": ["{PER} wurde in {LOC} geboren .", "{PER} spielte für {ORG} .", "{ORG} unterschrieb in {LOC} den {MISC} Vertrag ."],
+    "es": ["{PER} nació en {LOC} .", "{PER} jugó en el {ORG} .", "{ORG} firmó el acuerdo {MISC} en {LOC} ."],
+    "nl": ["{PER} werd geboren in {LOC} .", "{PER} speelde voor {ORG} .", "{ORG} tekende in {LOC} het {MISC} akkoord ."],
+}
+XGLUE_NER_FILL = {
+    "PER": [["Marie", "Curie"], ["Johan", "Cruijff"], ["Ada", "Lovelace"], ["Pablo", "Neruda"]],
+    "ORG": [["Real", "Madrid"], ["Ajax"], ["Siemens"], ["Verenigde", "Naties"]],
+    "LOC": [["Paris"], ["Amsterdam"], ["Sevilla"], ["Hamburg"]],
+    "MISC": [["Europese"], ["Olympic"], ["Deutsche"], ["Spanish"]],
+}
+XGLUE_NC = {  # category -> a title cue per language (en, de, ru)
+    "foodanddrink": ("recipe", "Rezept", "рецепт"), "sports": ("match", "Spiel", "матч"), "travel": ("trip", "Reise", "поездка"),
+    "finance": ("stocks", "Aktien", "акции"), "lifestyle": ("home", "Wohnen", "дом"), "news": ("government", "Regierung", "правительство"),
+    "entertainment": ("film", "Film", "фильм"), "health": ("doctor", "Arzt", "врач"), "video": ("watch", "Video", "видео"),
+    "autos": ("car", "Auto", "машина"),
+}
+XGLUE_NC_TEXT = {
+    "en": ("{cue}: what you need to know this week", "A short article about the {cue}, written for our readers in {city}."),
+    "de": ("{cue}: was Sie diese Woche wissen müssen", "Ein kurzer Artikel über {cue}, geschrieben für unsere Leser in {city}."),
+    "ru": ("{cue}: что нужно знать на этой неделе", "Короткая статья про {cue} для наших читателей в городе {city}."),
+}
+XGLUE_CITIES = ["Berlin", "Madrid", "Moskau", "Lyon", "Oslo"]
+XGLUE_PAWS_ES = ("En {y}, {a} se mudó de {x} a {z}.", "{a} se mudó de {x} a {z} en {y}.", "{a} se mudó de {z} a {x} en {y}.")
+XGLUE_ADS = {  # (query, relevant ad title, relevant description, unrelated ad title, unrelated description) per language
+    "en": [("cheap flights rome", "Flights to Rome", "Book cheap flights to Rome today.", "Garden Chairs", "Wooden chairs for your garden."),
+           ("running shoes", "Running Shoes Sale", "Light running shoes for every runner.", "Car Insurance", "Compare car insurance quotes."),
+           ("pizza delivery", "Pizza Delivered Fast", "Hot pizza delivered in 30 minutes.", "Hotel Rooms Paris", "Rooms near the Eiffel Tower."),
+           ("laptop deals", "Laptop Deals", "Save on new laptops this week.", "Dog Food", "Healthy food for your dog.")],
+    "de": [("günstige flüge rom", "Flüge nach Rom", "Günstige Flüge nach Rom buchen.", "Gartenstühle", "Holzstühle für Ihren Garten."),
+           ("laufschuhe", "Laufschuhe im Angebot", "Leichte Laufschuhe für alle Läufer.", "Kfz-Versicherung", "Versicherungen vergleichen.")],
+    "fr": [("vols pas chers rome", "Vols pour Rome", "Réservez un vol pas cher pour Rome.", "Chaises de jardin", "Chaises en bois."),
+           ("chaussures de course", "Chaussures de course", "Des chaussures légères pour courir.", "Assurance auto", "Comparez les offres.")],
+}
+XGLUE_QAM = {  # (question, answer passage, unrelated passage) per language
+    "en": [("how tall is mount everest", "Mount Everest is 8,849 metres high.", "The Nile flows into the Mediterranean Sea."),
+           ("who wrote hamlet", "Hamlet was written by William Shakespeare.", "Paris is the capital of France."),
+           ("when did the berlin wall fall", "The Berlin Wall fell in November 1989.", "Bananas grow in warm climates."),
+           ("what is the boiling point of water", "Water boils at 100 degrees Celsius at sea level.", "The violin has four strings.")],
+    "de": [("wie hoch ist der mount everest", "Der Mount Everest ist 8.849 Meter hoch.", "Der Nil fließt ins Mittelmeer."),
+           ("wer schrieb hamlet", "Hamlet wurde von William Shakespeare geschrieben.", "Paris ist die Hauptstadt Frankreichs.")],
+    "fr": [("quelle est la hauteur de l'everest", "L'Everest culmine à 8 849 mètres.", "Le Nil se jette dans la Méditerranée."),
+           ("qui a écrit hamlet", "Hamlet a été écrit par William Shakespeare.", "Paris est la capitale de la France.")],
+}
+XGLUE_WPR = {  # query -> pages (title, snippet, relevance 0..4), best first; written rows rotate the order
+    "en": [("weather berlin", [("Berlin weather forecast", "Hourly weather forecast for Berlin.", 4),
+                               ("Germany weather", "Weather maps for all of Germany.", 2),
+                               ("Berlin hotels", "Find a hotel in Berlin.", 1), ("Cake recipes", "Easy cake recipes.", 0)]),
+           ("python tutorial", [("Python tutorial for beginners", "Learn Python step by step.", 4),
+                                ("Python documentation", "The official Python docs.", 3),
+                                ("Snakes of the world", "Facts about pythons and other snakes.", 1),
+                                ("Cheap flights", "Compare flight prices.", 0)]),
+           ("bake bread", [("How to bake bread", "A simple bread recipe with flour and yeast.", 4),
+                           ("Bread flour", "Buy bread flour online.", 2), ("Bakery near me", "Find a bakery.", 1),
+                           ("Car repair", "Fix your car brakes.", 0)])],
+    "de": [("wetter berlin", [("Wetter Berlin", "Stündliche Wettervorhersage für Berlin.", 4),
+                              ("Wetter Deutschland", "Wetterkarten für Deutschland.", 2),
+                              ("Hotels in Berlin", "Finden Sie ein Hotel in Berlin.", 1), ("Kuchenrezepte", "Einfache Kuchen.", 0)]),
+           ("brot backen", [("Brot backen", "Ein einfaches Brotrezept mit Mehl und Hefe.", 4),
+                            ("Brotmehl", "Brotmehl online kaufen.", 2), ("Bäckerei", "Eine Bäckerei in der Nähe.", 1),
+                            ("Autoreparatur", "Bremsen selbst reparieren.", 0)])],
+    "zh": [("北京天气", [("北京天气预报", "北京逐小时天气预报。", 4), ("中国天气", "全国天气地图。", 2),
+                        ("北京酒店", "预订北京的酒店。", 1), ("蛋糕食谱", "简单的蛋糕做法。", 0)]),
+           ("烤面包", [("如何烤面包", "用面粉和酵母做面包的简单方法。", 4), ("面包粉", "网上购买面包粉。", 2),
+                      ("附近的面包店", "查找面包店。", 1), ("汽车维修", "自己修理刹车。", 0)])],
+}
+
+
+def _xglue_ner_rows(lang: str, count: int, offset: int) -> list[dict]:
+    rows = []
+    for k in range(offset, offset + count):
+        template = XGLUE_NER[lang][k % len(XGLUE_NER[lang])]
+        words, tags = [], []
+        for piece in template.replace("{", " {").replace("}", "} ").split():
+            if piece.startswith("{"):
+                kind = piece[1:-1]
+                filler = XGLUE_NER_FILL[kind][(k + len(kind)) % 4]
+                words += filler
+                tags += [XGLUE_NER_TAGS.index(f"B-{kind}")] + [XGLUE_NER_TAGS.index(f"I-{kind}")] * (len(filler) - 1)
+            else:
+                words.append(piece)
+                tags.append(0)
+        rows.append({"words": words, "ner": tags})
+    return rows
+
+
+def _xglue_nc_rows(lang: str, count: int, offset: int) -> list[dict]:
+    column = {"en": 0, "de": 1, "ru": 2}[lang]
+    names = list(XGLUE_NC)
+    title, body = XGLUE_NC_TEXT[lang]
+    rows = []
+    for k in range(offset, offset + count):
+        category = k % len(names)
+        cue = XGLUE_NC[names[category]][column]
+        slots = dict(cue=cue, city=XGLUE_CITIES[k % 5])
+        rows.append({"news_title": title.format(**slots), "news_body": body.format(**slots), "news_category": category})
+    return rows
+
+
+def _xglue_paws_rows(lang: str, count: int, offset: int) -> list[dict]:
+    if lang != "es":  # the XTREME PAWS-X templates, with XGLUE's ClassLabel ids (different=0, same=1)
+        return [{**r, "label": int(r["label"])} for r in paws_rows(lang, count, offset)]
+    para, plain, swapped = XGLUE_PAWS_ES
+    rows = []
+    for k in range(offset, offset + count):
+        a, x, z = PAWS_PEOPLE[k % 8]
+        slots = dict(a=a, x=x, z=z, y=1950 + (k * 3) % 60)
+        label = (k + k // 8) % 2
+        s1, s2 = (para, plain) if label else (plain, swapped)
+        rows.append({"sentence1": s1.format(**slots), "sentence2": s2.format(**slots), "label": label})
+    return rows
+
+
+def _xglue_pair_rows(items: list[tuple], count: int, offset: int, relevant, unrelated) -> list[dict]:
+    """Alternate a relevant (label 1) and an unrelated (label 0) row per item."""
+    rows = []
+    for k in range(offset, offset + count):
+        item = items[(k // 2) % len(items)]
+        rows.append(relevant(item) if k % 2 == 0 else unrelated(item))
+    return rows
+
+
+def _xglue_ads(lang: str, count: int, offset: int) -> list[dict]:
+    return _xglue_pair_rows(XGLUE_ADS[lang], count, offset,
+                            lambda i: {"query": i[0], "ad_title": i[1], "ad_description": i[2], "relevance_label": 1},
+                            lambda i: {"query": i[0], "ad_title": i[3], "ad_description": i[4], "relevance_label": 0})
+
+
+def _xglue_qam(lang: str, count: int, offset: int) -> list[dict]:
+    return _xglue_pair_rows(XGLUE_QAM[lang], count, offset, lambda i: {"question": i[0], "answer": i[1], "label": 1},
+                            lambda i: {"question": i[0], "answer": i[2], "label": 0})
+
+
+def _xglue_wpr(lang: str, queries: list[int], rotate: int = 0) -> list[dict]:
+    """The pages of each query, adjacent (XGLUE's scorer groups rows by runs of the same query)."""
+    rows = []
+    for q in queries:
+        query, pages = XGLUE_WPR[lang][q]
+        shift = (q + rotate) % len(pages)
+        for title, snippet, relevance in pages[shift:] + pages[:shift]:
+            rows.append({"query": query, "web_page_title": title, "web_page_snippet": snippet, "relavance_label": relevance})
+    return rows
+
+
+def make_xglue() -> None:
+    x = "microsoft/xglue"
+    write(x, "ner", "train", _xglue_ner_rows("en", 24, 0))
+    write(x, "ner", "validation.en", _xglue_ner_rows("en", 6, 24))
+    for lang in ("en", "de", "es", "nl"):
+        write(x, "ner", f"test.{lang}", _xglue_ner_rows(lang, 6, 30))
+    write(x, "pos", "train", [{"words": r["tokens"], "pos": r["pos_tags"]} for r in ud_rows("en", 24, 0)])
+    write(x, "pos", "validation.en", [{"words": r["tokens"], "pos": r["pos_tags"]} for r in ud_rows("en", 6, 24)])
+    for lang in ("en", "de", "zh", "ar", "hi"):
+        write(x, "pos", f"test.{lang}", [{"words": r["tokens"], "pos": r["pos_tags"]} for r in ud_rows(lang, 6, 30)])
+    write(x, "nc", "train", _xglue_nc_rows("en", 30, 0))
+    write(x, "nc", "validation.en", _xglue_nc_rows("en", 10, 30))
+    for lang in ("en", "de", "ru"):
+        write(x, "nc", f"test.{lang}", _xglue_nc_rows(lang, 10, 40))
+    write(x, "paws-x", "train", _xglue_paws_rows("en", 24, 0))
+    write(x, "paws-x", "validation.en", _xglue_paws_rows("en", 6, 24))
+    for lang in ("en", "de", "es"):
+        write(x, "paws-x", f"test.{lang}", _xglue_paws_rows(lang, 6, 40))
+    write(x, "qadsm", "train", _xglue_ads("en", 16, 0))
+    write(x, "qadsm", "validation.en", _xglue_ads("en", 6, 2))
+    for lang in ("en", "de", "fr"):
+        write(x, "qadsm", f"test.{lang}", _xglue_ads(lang, 4, 0))
+    write(x, "qam", "train", _xglue_qam("en", 16, 0))
+    write(x, "qam", "validation.en", _xglue_qam("en", 6, 2))
+    for lang in ("en", "de", "fr"):
+        write(x, "qam", f"test.{lang}", _xglue_qam(lang, 4, 0))
+    write(x, "wpr", "train", _xglue_wpr("en", [0, 1, 2, 0, 1, 2], rotate=1)[:20] + _xglue_wpr("en", [0], rotate=3))
+    write(x, "wpr", "validation.en", _xglue_wpr("en", [1, 2], rotate=2))
+    for lang in ("en", "de", "zh"):
+        write(x, "wpr", f"test.{lang}", _xglue_wpr(lang, [0, 1], rotate=1))
+    for path in WRITTEN:  # ids within their ClassLabel ranges, one tag per word
+        if "microsoft__xglue" in str(path):
+            for row in (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()):
+                for column, size in (("ner", 9), ("pos", 17)):
+                    if column in row:
+                        assert len(row[column]) == len(row["words"]) and all(0 <= t < size for t in row[column]), path
+                for column, size in (("news_category", 10), ("label", 2), ("relevance_label", 2), ("relavance_label", 5)):
+                    if column in row:
+                        assert type(row[column]) is int and 0 <= row[column] < size, (path, row)
+
+
 # ------------------------------------------------------------------------------------- checks
 def check() -> None:
     """Schema sanity over everything written: label ranges, BIO validity, token/tag alignment."""
@@ -682,7 +1067,7 @@ def main() -> None:
         if not any(folder.iterdir()):
             folder.rmdir()
     for make in (make_nli, make_anli, make_qqp, make_qa, make_hellaswag, make_cosmos, make_csqa, make_ccg, make_udpos,
-                 make_panx, make_pawsx, make_retrieval):
+                 make_panx, make_pawsx, make_retrieval, make_xtreme_r, make_xglue):
         make()
     check()
     print(f"wrote {len(WRITTEN)} files under {OUT.relative_to(ROOT)}")

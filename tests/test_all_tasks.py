@@ -8,8 +8,8 @@ from adapterstilts.metrics.base import get_metric
 from adapterstilts.tasks import TASKS
 from adapterstilts.training.pipeline import train
 
-TRAINABLE = [name for name, cls in TASKS.items() if cls.format != "retrieval"]
-RETRIEVAL = [name for name, cls in TASKS.items() if cls.format == "retrieval"]
+TRAINABLE = [name for name, cls in TASKS.items() if cls.format != "retrieval" and not cls.unsupported]
+RETRIEVAL = [name for name, cls in TASKS.items() if cls.format == "retrieval" and not cls.unsupported]
 
 
 @pytest.fixture(scope="module")

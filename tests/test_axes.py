@@ -75,7 +75,9 @@ def test_only_filters_on_any_axis(tmp_path):
 
 @pytest.mark.parametrize("extra, words", [
     ({"sizes": [0]}, "sizes"), ({"sizes": []}, "sizes"), ({"orders": [["mnli"]]}, "orders[0]"),
-    ({"orders": [["mnli", "nope"]]}, "unknown task"), ({"shots": [-1]}, "shots"),
+    ({"orders": [["mnli", "nope"]]}, "not an intermediate task"), ({"orders": [["mnli", "xnli"]]}, "not an intermediate"),
+    ({"compose": "fuse", "method": "bottleneck", "intermediates": ["mnli", "qqp"], "orders": [["mnli", "qqp"]]}, "no row of their own"),
+    ({"mixes": {"m": {"sources": [{"task": "pawsx", "language": "en"}, {"task": "mnli", "language": "en"}]}}}, "mixes.m"), ({"shots": [-1]}, "shots"),
     ({"mixes": {"m": {"sources": [{"task": "pawsx", "language": "xx"}]}}}, "no language 'xx'"),
     ({"mixes": {"m": {"sources": [{"task": "pawsx", "language": "de"}], "weights": [1.0]}}}, "size"),
     ({"mixes": {"m": {"sources": []}}}, "sources"),
@@ -90,7 +92,7 @@ def test_identity_lists_training_fields_only_and_ignores_new_defaults(tmp_path):
     base = TrainConfig(task="mnli", output="a", method="bottleneck")
     moved = TrainConfig(task="mnli", output="elsewhere/b", method="bottleneck", report_to="none", progress=False,
                         lora_r=4, logging_steps=1, save_steps=5)  # where/how it logs, and a LoRA option: no change
-    assert identity(base) == identity(moved) == {"task": "mnli", "method": "bottleneck"}
+    assert identity(base) == identity(moved) == {"task": "mnli", "method": "bottleneck", "lr": 1e-4}  # its default lr
     assert identity(TrainConfig(task="mnli", output="a", method="bottleneck", reduction_factor=8))["reduction_factor"] == 8
     assert identity(TrainConfig(task="mnli", output="a", lora_r=4))["lora_r"] == 4  # a LoRA run: it counts
     root = tmp_path / "grid"
@@ -175,3 +177,31 @@ def test_new_runs_write_the_current_manifest_version(tmp_path, tiny_model_dir):
 
     run = train(small_train_config(tiny_model_dir, tmp_path / "r", max_steps=1), log=quiet)
     assert run.manifest["manifest_version"] == MANIFEST_VERSION == 2 and IDENTITY_VERSION == 2
+
+
+def test_the_cluster_path_trains_each_run_in_one_job(tmp_path, tiny_model_dir, monkeypatch):
+    """submitit (in-process here): an order's links, then the English runs of few-shot cells, are each
+    trained by one job before the cells that need them, so no two jobs train the same folder."""
+    pytest.importorskip("submitit")
+    from adapterstilts.experiments import executors
+    from adapterstilts.experiments.executors import ExecutorOptions
+
+    plan = expand(load_recipe(_recipe(tmp_path, tiny_model_dir, intermediates=["mnli"], orders=[["mnli", "qqp"]],
+                                      shots=[0, 2], languages={"pawsx": ["de", "zh"]})))
+    trained = []
+    real = executors.ensure_intermediate
+
+    def spy(plan_, job, log=print):
+        from adapterstilts.experiments.plan import intermediate_status
+
+        if intermediate_status(plan_, job) != "cached":
+            trained.append(job.path)
+        return real(plan_, job, log=log)
+
+    monkeypatch.setattr(executors, "ensure_intermediate", spy)
+    summary = run_grid(plan, ExecutorOptions(kind="submitit-debug", folder=str(tmp_path / "jobs" / "%j")),
+                       log=lambda m: None)
+    assert not summary.failed and len(summary.done) == len(plan.cells) == 8
+    assert len(trained) == len(set(trained)) == 2  # mnli and mnli>qqp, once each
+    events = [json.loads(line)["event"] for line in (Path(plan.root) / "grid_log.jsonl").read_text().splitlines()]
+    assert events.count("train-target-start") == 2 + 2 * 2  # two English runs, then one few-shot run per language

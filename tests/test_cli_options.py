@@ -15,14 +15,16 @@ from adapterstilts.config import TrainConfig
 runner = CliRunner()
 
 # Today's options of each training command, in --help order (a change here is a change users see).
-SHARED = ["--model", "--revision", "--method", "--output", "--data", "--seed", "--lr", "--batch-size", "--grad-accum",
-          "--epochs", "--max-steps", "--max-length", "--max-train-examples", "--lora-r", "--lora-alpha",
-          "--reduction-factor", "--load-in-8bit", "--load-in-4bit", "--bf16", "--fp16", "--gradient-checkpointing",
-          "--report-to"]
+HEAD = ["--model", "--revision", "--method", "--output", "--data", "--seed", "--lr", "--batch-size", "--grad-accum",
+        "--epochs", "--max-steps", "--max-length", "--max-train-examples"]
+TAIL = ["--lora-r", "--lora-alpha", "--reduction-factor", "--load-in-8bit", "--load-in-4bit", "--bf16", "--fp16",
+        "--gradient-checkpointing", "--report-to"]
+SHARED = HEAD + TAIL
 EXPECTED = {
-    "train-intermediate": ["--intermediate", "--compose"] + SHARED + ["--save-steps", "--overwrite", "--eval-steps",
-                                                                      "--patience"],
-    "train-target": ["--intermediate", "--compose", "--merge-weights"] + SHARED
+    "train-intermediate": ["--intermediate", "--compose"] + HEAD + ["--qa-answer-text", "--tagging-label-piece", "--language-adapter"] + TAIL
+                          + ["--save-steps", "--overwrite", "--eval-steps", "--patience"],
+    "train-target": ["--intermediate", "--compose", "--merge-weights", "--merge-method", "--merge-density",
+                     "--fusion-gate"] + HEAD + ["--qa-answer-text", "--tagging-label-piece", "--language-adapter"] + TAIL
                     + ["--save-steps", "--overwrite", "--eval-steps", "--patience", "--allow-pickle"],
     "train-multitask": ["--sampling", "--temperature"] + SHARED + ["--overwrite"],
 }

@@ -156,3 +156,49 @@ def test_model_card_code_rebuilds_the_trained_model(composed, method, compose, t
 
 def test_readme_shows_the_generated_capability_table():
     assert capability_markdown() in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_lora_fusion_learns_to_weight_the_informative_module(tiny_model_dir, learnable_mnli_dir, tmp_path):
+    """Fusing a module trained on the task with a module of random noise: the layer gates move weight to
+    the informative one (they start uniform)."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModel
+
+    from adapterstilts.compose.lora_fusion import mean_weights
+
+    informative = train(small_train_config(tiny_model_dir, tmp_path / "good", data=str(learnable_mnli_dir),
+                                           max_steps=40, lr=1e-2, batch_size=8), log=quiet)
+    torch.manual_seed(0)
+    noisy = get_peft_model(AutoModel.from_pretrained(tiny_model_dir, add_pooling_layer=False),
+                           LoraConfig(r=8, lora_alpha=16, target_modules=["query", "value"], init_lora_weights=False))
+    with torch.no_grad():
+        for name, param in noisy.named_parameters():
+            if "lora_B" in name:
+                param.mul_(5.0)  # a random update of the size of a trained one
+    noisy.save_pretrained(str(tmp_path / "noise"))
+    fused = train(small_train_config(tiny_model_dir, tmp_path / "fused", data=str(learnable_mnli_dir), compose="fuse",
+                                     intermediates=[str(informative.path), str(tmp_path / "noise")], max_steps=30,
+                                     lr=5e-2, batch_size=8, seed=0), log=quiet, keep_model=True)
+    good, bad = mean_weights(fused.model.encoder.lora_fusion)
+    assert good - bad > 0.1, (good, bad)  # from 0.5 / 0.5
+    assert fused.manifest["fusion_gate"] == "layer" and (fused.module_dir / "fusion.safetensors").is_file()
+
+
+INIT_CASES = [pair for pair in SUPPORTED if pair[1] != "chain"]
+
+
+@pytest.mark.parametrize("method, compose", INIT_CASES)
+def test_a_run_trained_further_trains_only_its_own_module_and_reloads_identically(composed, method, compose, tmp_path,
+                                                                               tiny_model_dir, tiny_tokenizer):
+    """init_from (few-shot target-language training): the run's module and head train, the intermediates
+    stay as they were, and the saved run rebuilds the trained model."""
+    first = composed[method, compose]
+    spec = {"kind": "fewshot", "task": "xnli", "language": "de", "k": 4, "seed": 0}
+    again = train(small_train_config(tiny_model_dir, tmp_path / "again", task="xnli", method=method, init_from=str(first.path),
+                                     train_data=spec, max_steps=2, lr=3e-2), log=quiet, keep_model=True)
+    assert again.manifest["trainable_parameters"] == first.manifest["trainable_parameters"]
+    assert again.manifest["compose"] == compose and again.manifest["init_from"]["compose"] == compose
+    batch = _batch(tiny_tokenizer)
+    with torch.no_grad():
+        assert torch.allclose(again.model(**batch)["logits"], load_run_model(Run.open(again.path))[0](**batch)["logits"],
+                              atol=1e-5)

@@ -197,7 +197,7 @@ def logits_for(features, spans, width=None):
     ],
 )
 def test_postprocess_returns_exact_context_characters(tiny_tokenizer, context, answer):
-    fmt = ExtractiveQA()
+    fmt = ExtractiveQA(answer_text="offsets")
     examples = qa_examples([(QUESTION, context, answer)])
     feats = fmt.preprocess(examples, tiny_tokenizer, task(), max_length=128, stride=32, train=False)
     assert len(feats) == 1
@@ -209,6 +209,33 @@ def test_postprocess_returns_exact_context_characters(tiny_tokenizer, context, a
     assert predictions == [answer]
     assert references == [[answer]]
     assert extras == {}
+
+
+@pytest.mark.parametrize(
+    "context, answer, expected",
+    [
+        (ANSWER_SENTENCE, "University of Bologna", "University of Bologna"),
+        ("It opened (in 1088) as a school.", "(in 1088", "(in 1088)"),  # pieces' text not found: whole words
+        ("تأسست جامعة القرويين في مدينة فاس عام 859 ميلادية.", "جامعة القرويين", "جامعة القرويين"),
+        ("नालंदा विश्वविद्यालय की स्थापना पाँचवीं शताब्दी में हुई थी।", "विश्वविद्यालय", "विश्वविद्यालय"),
+        # two CJK characters are never found in the basic tokenisation: the whole space-free run
+        ("北京大学创建于1898年，是中国近代第一所国立综合性大学。", "创建于1898年",
+         "北京大学创建于1898年，是中国近代第一所国立综合性大学。"),
+    ],
+)
+def test_postprocess_words_is_the_reference_rule(tiny_tokenizer, context, answer, expected):
+    fmt = ExtractiveQA()  # default: "words"
+    examples = qa_examples([(QUESTION, context, answer)])
+    feats = fmt.preprocess(examples, tiny_tokenizer, task(), max_length=128, stride=32, train=False)
+    start_char = context.index(answer)
+    s, e = span_tokens(feats[0]["offset_mapping"], start_char, start_char + len(answer))
+    logits = logits_for(feats, {0: [(s, e, 5.0, 5.0)]})
+    predictions, _, _ = fmt.postprocess(examples, feats, logits, task())
+    assert predictions == [expected]
+    # the other rule, on the same features, gives the characters of the span
+    assert ExtractiveQA(answer_text="offsets").postprocess(examples, feats, logits, task())[0] == [answer]
+    with pytest.raises(UserError, match="answer text"):
+        ExtractiveQA(answer_text="whole")
 
 
 def test_postprocess_takes_best_span_over_windows_and_rejects_invalid_spans(tiny_tokenizer):
@@ -240,7 +267,7 @@ def test_postprocess_takes_best_span_over_windows_and_rejects_invalid_spans(tiny
     assert len(ctx) > 40
     logits = logits_for(long_feats, {0: [(ctx[0], ctx[30], 20.0, 20.0)]})
     logits[0][ctx[29], 1] = 15.0  # 31 tokens scores 40 but is too long; 30 tokens (35) is the longest allowed
-    predictions, _, _ = fmt.postprocess(examples, long_feats, logits, task())
+    predictions, _, _ = ExtractiveQA(answer_text="offsets").postprocess(examples, long_feats, logits, task())
     offsets = long_feats[0]["offset_mapping"]
     assert predictions == [context[offsets[ctx[0]][0] : offsets[ctx[29]][1]].strip()]
 

@@ -340,3 +340,19 @@ def test_training_log_lines_are_readable():
         "step 10/120  loss 1.0950  lr 1.00e-03  grad norm 1.200  epoch 0.50")
     assert format_log(120, 120, {"train_runtime": 9.34, "train_samples_per_second": 102.7, "train_loss": 1.09}) == (
         "done: 120 steps in 9.3s (102.7 examples/s), mean loss 1.0900")
+
+
+def test_format_settings_travel_from_training_to_evaluation(tiny_model_dir, tmp_path):
+    """--tagging-label-piece / --qa-answer-text: recorded in the manifest, used again when the run is rebuilt
+    (evaluate can override the QA answer text, and says which it used)."""
+    run = train(_config(tiny_model_dir, tmp_path / "panx", task="panx", tagging_label_piece="first_non_space",
+                        max_steps=1), log=_quiet)
+    assert run.manifest["hyperparameters"]["tagging_label_piece"] == "first_non_space"
+    assert load_run_model(Run.open(run.path))[2].label_piece == "first_non_space"
+    qa = train(_config(tiny_model_dir, tmp_path / "xquad", task="xquad", qa_answer_text="offsets", max_steps=1),
+               log=_quiet)
+    assert load_run_model(Run.open(qa.path))[2].answer_text == "offsets"
+    result = evaluate_run(qa.path, data="sample", languages="en", max_examples=4, qa_answer_text="words", log=_quiet)
+    assert result["qa_answer_text"] == "words"
+    with pytest.raises(UserError, match="--tagging-label-piece"):
+        _config(tiny_model_dir, tmp_path / "bad", task="panx", tagging_label_piece="last").validate()

@@ -6,7 +6,7 @@ from pytest import approx
 
 from adapterstilts.errors import UserError
 from adapterstilts.languages import LANGUAGES, TABLE, config_names, get_language
-from adapterstilts.suites import SUITES, XTREME, Suite, get_suite, score_rule, suites_of
+from adapterstilts.suites import SCORE_RULES, SUITES, XTREME, Suite, get_suite, score_rule, suites_of
 
 # -------------------------------------------------------------------------- hand-made per-language table
 # task -> language -> metrics. Each task's expected macro average is written next to it.
@@ -89,7 +89,7 @@ def test_membership_groups_labels():
     assert XTREME.group_tasks("retrieval") == ("bucc2018", "tatoeba")
     assert [XTREME.label_of(t) for t in XTREME.names] == ["XNLI", "PAWS-X", "POS", "NER", "XQuAD", "MLQA", "TyDiQA",
                                                            "BUCC", "Tatoeba"]
-    assert suites_of("tydiqa") == ("xtreme",) and suites_of("mnli") == ()
+    assert suites_of("tydiqa") == ("xtreme", "xtreme-r") and suites_of("mnli") == ()
     assert score_rule("xquad") == "qa" and score_rule("panx") == "f1" and score_rule("mnli") is None
     assert XTREME.trained_tasks() == ("xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa")
     with pytest.raises(UserError, match="unknown suite"):
@@ -121,6 +121,26 @@ def test_protocol_reproduces_the_recipe_defaults():
     assert DEFAULTS["target"]["per_task"] == expected
     assert DEFAULTS["targets"] == ["xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa", "bucc2018", "tatoeba"]
     assert XTREME.task("xnli").protocol.effective_batch == 32 and XTREME.task("mlqa").protocol.effective_batch == 16
+
+
+def test_score_rules_are_declared_once_in_base_and_match_each_tasks_metric():
+    import ast
+    import inspect
+
+    from adapterstilts.metrics import get_metric
+    from adapterstilts.suites import base
+    from adapterstilts.tasks import get_task
+
+    tree = ast.parse(inspect.getsource(base))
+    literal = next(ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
+                   and any(getattr(t, "id", None) == "SCORE_RULES" for t in node.targets))
+    assert SCORE_RULES == literal  # no suite module adds a rule at import
+    assert set(SCORE_RULES) == {"accuracy", "f1", "qa", "map@20", "ndcg"}
+    for name, suite in SUITES.items():
+        for t in suite.tasks:
+            assert t.score in SCORE_RULES, (name, t.name)
+            primary = get_metric(get_task(t.name).metric).primary
+            assert primary == ("f1" if t.score == "qa" else t.score), (name, t.name, primary)  # the rule reads a reported key
 
 
 def test_a_suite_is_validated_when_built():
@@ -174,8 +194,9 @@ def test_derived_dataset_names_equal_the_hand_written_ones():
 def test_table_covers_every_task_language_with_well_formed_codes():
     from adapterstilts.tasks import TASKS, get_task
 
-    needed = {lang for name in TASKS.names() for lang in get_task(name).languages}
-    assert needed - set(LANGUAGES) == set()
+    needed = {lang for name in TASKS.names() if not TASKS.get(name).unsupported for lang in get_task(name).languages}
+    listed = {lang for _, cls in TASKS.items() for lang in cls.languages}  # listed-only (generation) tasks too
+    assert needed - set(LANGUAGES) == set() and listed - set(LANGUAGES) == set()
     assert set(PANX_BEFORE) <= set(LANGUAGES) and len(PANX_BEFORE) == 40
     assert len(LANGUAGES) == len(TABLE)  # no code twice
     assert len({lang.iso3 for lang in TABLE}) == len(TABLE)

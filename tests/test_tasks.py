@@ -9,17 +9,32 @@ from pathlib import Path
 import pytest
 from datasets import ClassLabel, List, Value
 
-from adapterstilts.data.loading import SAMPLES_DIR, load_examples, local_file
+from adapterstilts.data.loading import LOCAL_SUFFIXES, SAMPLES_DIR, load_examples, local_file
 from adapterstilts.errors import UserError
+from adapterstilts.languages import get_language
 from adapterstilts.tasks import TASKS, Source, get_task
 from adapterstilts.tasks.intermediate import CCG_SUPERTAGS, NLI_LABELS
+from adapterstilts.tasks.xglue import NC_CATEGORIES, NER_TAGS, WPR_RELEVANCE
 from adapterstilts.tasks.xtreme import PANX_TAGS, UPOS
 
+SUPPORTED = [name for name, cls in TASKS.items() if not cls.unsupported]  # generation tasks are listed only
 INTERMEDIATE = {"anli_plus", "mnli", "qqp", "squad", "squad_v2", "hellaswag", "cosmosqa", "commonsenseqa", "ccg"}
-TARGETS = {"xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa", "bucc2018", "tatoeba"}
-NON_LATIN = {"ar", "zh", "hi", "ru"}
-FORMATS = {"classification", "qa", "multiple_choice", "tagging", "retrieval"}
-METRICS = {"accuracy", "accuracy_f1", "squad", "squad_v2", "mlqa", "token_accuracy", "seqeval_f1", "bucc_f1", "tatoeba_accuracy"}
+TARGETS = {"xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa", "bucc2018", "tatoeba"}  # XTREME
+XTREME_R = {"xcopa", "xquad_ro", "tatoeba_r", "mewslix", "lareqa"}  # the XTREME-R tasks XTREME lacks
+XGLUE = {"xglue_ner", "xglue_pos", "xglue_nc", "xglue_pawsx", "xglue_qadsm", "xglue_wpr", "xglue_qam"}
+LISTED_ONLY = {"xglue_qg", "xglue_ntg"}  # generation: registered for listings, refused by get_task
+NON_LATIN = {"ar", "zh", "hi", "ru"}  # the XTREME targets' samples hold one of these
+FORMATS = {"classification", "qa", "multiple_choice", "tagging", "retrieval", "dual_encoder",
+           "generation"}  # generation: listed only
+METRICS = {"accuracy", "accuracy_f1", "squad", "squad_v2", "mlqa", "token_accuracy", "seqeval_f1", "bucc_f1", "tatoeba_accuracy",
+           "map_at_20", "xglue_pos", "xglue_ndcg"}
+MAX_LENGTH = {"xcopa": 128, "mewslix": 64}  # the official scripts' MAXL / MAX_SEQ_LEN (tasks/xtreme_r.py)
+MIN_CHOICES = {"xcopa": 2}  # XCOPA has two alternatives; the other multiple-choice tasks at least four
+OPTIONAL_COLUMNS = {"classification": {"group"}}  # formats/classification.py: the list a row belongs to (WPR)
+
+
+def non_latin(languages) -> set[str]:
+    return {lang for lang in languages if get_language(lang).script != "Latin"}
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -54,18 +69,40 @@ def sample_languages(task, split: str) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------ registry
-def test_registry_holds_exactly_the_18_tasks():
-    assert set(TASKS.names()) == INTERMEDIATE | TARGETS
-    for name in TASKS.names():
+def test_registry_holds_exactly_the_expected_tasks():
+    assert len(INTERMEDIATE | TARGETS) == 18  # the original intermediate x XTREME grid
+    assert set(TASKS.names()) == INTERMEDIATE | TARGETS | XTREME_R | XGLUE | LISTED_ONLY
+    assert set(SUPPORTED) == set(TASKS.names()) - LISTED_ONLY
+    for name in SUPPORTED:
         task = get_task(name)
         assert task.kind == ("intermediate" if name in INTERMEDIATE else "target")
-        assert task.format in FORMATS and task.metric in METRICS
+        assert task.format in FORMATS - {"generation"} and task.metric in METRICS
         assert task.description and "\n" not in task.description
-        assert task.max_length == {"qa": 384, "retrieval": 512}.get(task.format, 256)
+        assert task.max_length == MAX_LENGTH.get(name, {"qa": 384, "retrieval": 512}.get(task.format, 256)), name
         assert task.eval_split in ("validation", "test")
         assert task.train_language == "en"
         if task.format in ("classification", "tagging"):
             assert task.num_labels >= 2 and len(set(task.labels)) == task.num_labels
+        if task.format == "dual_encoder":
+            assert 0 < task.max_query_length <= task.max_length, name
+
+
+def test_registered_formats_and_metrics_are_the_declared_ones():
+    from adapterstilts.formats import FORMATS as FORMAT_REGISTRY
+    from adapterstilts.metrics import METRICS as METRIC_REGISTRY
+
+    assert set(FORMAT_REGISTRY.names()) == FORMATS - {"retrieval", "generation"}  # retrieval: evaluation/retrieval.py
+    assert set(METRIC_REGISTRY.names()) == METRICS
+
+
+def test_listed_only_tasks_are_refused_in_one_line():
+    for name in LISTED_ONLY:
+        cls = TASKS.get(name)
+        assert cls.format == "generation" and cls.kind == "target" and cls.languages
+        assert cls.unsupported and "\n" not in cls.unsupported and name in cls.unsupported
+        with pytest.raises(UserError) as err:
+            get_task(name)
+        assert str(err.value) == cls.unsupported
 
 
 def test_declared_labels_metrics_and_languages():
@@ -146,19 +183,23 @@ def test_ccg_from_the_hub_asks_for_local_licensed_data():
 
 # ---------------------------------------------------------------------------- samples: coverage
 def test_every_task_has_train_and_eval_samples():
-    for name in TASKS.names():
+    for name in SUPPORTED:
         task = get_task(name)
         evals = sample_languages(task, task.eval_split)
         if task.format != "retrieval":
             assert sample_languages(task, "train")[0] == "en", name
         if task.kind == "intermediate":
             assert evals == ["en"], name
-        else:  # at least three languages, one of them in a non-Latin script
-            assert len(evals) >= 3 and NON_LATIN & set(evals), (name, evals)
+        else:  # at least three languages, one of them in a non-Latin script where the task has one
+            assert len(evals) >= 3, (name, evals)
+            if name in TARGETS:
+                assert NON_LATIN & set(evals), (name, evals)
+            if non_latin(task.languages):  # XGLUE NER / PAWS-X / QADSM / QAM are Latin-only
+                assert non_latin(evals), (name, evals)
 
 
 def _eval_cases():
-    for name in sorted(TASKS.names()):
+    for name in sorted(SUPPORTED):
         task = get_task(name)
         for split in ("train", task.eval_split):
             for language in sample_languages(task, split):
@@ -177,8 +218,11 @@ def test_samples_load_into_valid_canonical_columns(name, split, language):
         "multiple_choice": {"id", "question", "choices", "label"},
         "tagging": {"tokens", "tags"},
         "retrieval": {"source_sentence", "target_sentence"},
+        "dual_encoder": {"role", "id", "text", "positive", "relevant"},  # formats/dual_encoder.py
     }[task.format]
-    assert set(ds.column_names) == expected
+    assert expected <= set(ds.column_names) <= expected | OPTIONAL_COLUMNS.get(task.format, set())
+    if task.format == "dual_encoder":
+        check_dual_encoder_rows(rows, split)
     for row in rows:
         if task.format == "classification":
             assert row["text_a"].strip() and row["text_b"].strip() and 0 <= row["label"] < task.num_labels
@@ -188,17 +232,36 @@ def test_samples_load_into_valid_canonical_columns(name, split, language):
             for text, start in zip(texts, starts):
                 assert text and row["context"][start:start + len(text)] == text
         elif task.format == "multiple_choice":
-            assert len(row["choices"]) >= 4 and 0 <= row["label"] < len(row["choices"]) and row["question"].strip()
+            assert len(row["choices"]) >= MIN_CHOICES.get(name, 4) and 0 <= row["label"] < len(row["choices"])
+            assert row["question"].strip()
         elif task.format == "tagging":
             assert row["tokens"] and len(row["tokens"]) == len(row["tags"])
             assert all(0 <= t < task.num_labels for t in row["tags"])
-        else:
+        elif task.format == "retrieval":
             for key in ("source_sentence", "target_sentence"):
                 assert row[key] and row[key] == row[key].strip()
     if task.format == "qa":
         assert len({r["id"] for r in rows}) == len(rows)
     if task.format in ("classification", "multiple_choice") and split == "train":
         assert len({r["label"] for r in rows}) > 1  # every class seen in training
+
+
+def check_dual_encoder_rows(rows: list[dict], split: str) -> None:
+    """Training: query/positive pairs. Evaluation: queries and candidates, every query's relevant
+    keys naming at least one candidate (by its id or by a key the candidate lists)."""
+    for row in rows:
+        assert row["id"] and row["text"].strip(), row
+    if split == "train":
+        assert all(r["role"] == "pair" and r["positive"].strip() and not r["relevant"] for r in rows)
+        return
+    queries = [r for r in rows if r["role"] == "query"]
+    candidates = [r for r in rows if r["role"] == "candidate"]
+    assert queries and candidates and len(queries) + len(candidates) == len(rows)
+    assert all(not r["positive"] for r in rows)
+    assert len({c["id"] for c in candidates}) == len(candidates)
+    known = {c["id"] for c in candidates} | {key for c in candidates for key in c["relevant"]}
+    for q in queries:
+        assert q["relevant"] and set(q["relevant"]) & known, q
 
 
 def test_sample_label_cues_are_balanced():
@@ -306,12 +369,20 @@ def test_data_dir_with_a_copied_sample_tree_loads_the_same_rows(tmp_path, name, 
 
 
 # --------------------------------------------------------------------------- Hub schema of files
-S, I32 = Value("string"), Value("int32")
+S, I32, BOOL = Value("string"), Value("int32"), Value("bool")
 SQUAD = {"text": List(S), "answer_start": List(I32)}
 NLI = ClassLabel(names=list(NLI_LABELS))
 RETRIEVAL = {"source_sentence": S, "target_sentence": S, "source_lang": S, "target_lang": S}
 QA = {"id": S, "title": S, "context": S, "question": S, "answers": SQUAD}
-HUB_FEATURES = {  # (dataset folder, config prefix) -> features of the Hub dataset (from its dataset card / loader)
+COPA = {"premise": S, "choice1": S, "choice2": S, "question": S}
+SPAN = {"start": I32, "end": I32}
+MEWSLIX_ENTITY = {"entity_id": S, "title": S, "description": S, "sentence_spans": List(SPAN), "description_language": S,
+                  "description_url": S}
+MEWSLIX_CONTEXT = {"document_title": S, "document_url": S, "document_id": S, "language": S, "text": S,
+                   "sentence_spans": List(SPAN)}
+MEWSLIX_MENTION = {"example_id": S, "mention_span": {**SPAN, "text": S}, "entity_id": S}
+# (dataset folder, config prefix[, split prefix]) -> features of the Hub dataset (from its dataset card / loader)
+HUB_FEATURES = {
     ("nyu-mll__glue", "mnli"): {"premise": S, "hypothesis": S, "label": NLI, "idx": I32},
     ("nyu-mll__glue", "qqp"): {"question1": S, "question2": S, "label": ClassLabel(names=["not_duplicate", "duplicate"]), "idx": I32},
     ("facebook__anli", "default"): {"uid": S, "premise": S, "hypothesis": S, "label": NLI, "reason": S},
@@ -334,7 +405,53 @@ HUB_FEATURES = {  # (dataset folder, config prefix) -> features of the Hub datas
     ("google__xtreme", "tydiqa"): {**QA, "answers": {"answer_start": List(I32), "text": List(S)}},
     ("google__xtreme", "bucc18."): RETRIEVAL,
     ("google__xtreme", "tatoeba."): RETRIEVAL,
+    # XTREME-R (tasks/xtreme_r.py): COPA / XCOPA / XQuAD's Hub features
+    ("aps__super_glue", "copa"): {**COPA, "idx": I32, "label": ClassLabel(names=["choice1", "choice2"])},
+    ("cambridgeltl__xcopa", ""): {**COPA, "label": I32, "idx": I32, "changed": BOOL},
+    ("google__xquad", "xquad."): {"id": S, "context": S, "question": S, "answers": SQUAD},
+    # Mewsli-X: not on the Hub; the JSON lines XTREME's download_mewslix writes (top-level files: config ".")
+    ("mewslix", ".", "candidate_set_entities"): MEWSLIX_ENTITY,
+    ("mewslix", ".", "wikipedia_pairs-"): {"contextual_mention": {"context": MEWSLIX_CONTEXT, "mention": MEWSLIX_MENTION},
+                                           "entity": MEWSLIX_ENTITY},
+    ("mewslix", "wikinews_mentions"): {"context": MEWSLIX_CONTEXT, "mentions": List(MEWSLIX_MENTION)},
+    # LAReQA: XQuAD-R's released SQuAD-format JSON with sentence_breaks (one document per language file)
+    ("lareqa", "xquad-r"): {"version": S, "data": List({"title": S, "paragraphs": List({
+        "context": S, "sentence_breaks": List(List(I32)),
+        "qas": List({"id": S, "question": S, "answers": List({"text": S, "answer_start": I32})})})})},
+    # XGLUE: microsoft/xglue's loading script (tests/test_xglue.py XGLUE_SCHEMA, with its ClassLabels)
+    ("microsoft__xglue", "ner"): {"words": List(S), "ner": List(ClassLabel(names=list(NER_TAGS)))},
+    ("microsoft__xglue", "pos"): {"words": List(S), "pos": List(ClassLabel(names=list(UPOS)))},
+    ("microsoft__xglue", "nc"): {"news_title": S, "news_body": S, "news_category": ClassLabel(names=list(NC_CATEGORIES))},
+    ("microsoft__xglue", "paws-x"): {"sentence1": S, "sentence2": S, "label": ClassLabel(names=["different", "same"])},
+    ("microsoft__xglue", "qadsm"): {"query": S, "ad_title": S, "ad_description": S,
+                                    "relevance_label": ClassLabel(names=["Bad", "Good"])},
+    ("microsoft__xglue", "wpr"): {"query": S, "web_page_title": S, "web_page_snippet": S,
+                                  "relavance_label": ClassLabel(names=list(WPR_RELEVANCE))},
+    ("microsoft__xglue", "qam"): {"question": S, "answer": S, "label": ClassLabel(names=["False", "True"])},
 }
+
+
+def sample_files() -> list[Path]:
+    """Every bundled data file (JSON lines, and whole-JSON files such as LAReQA's ``<lang>.json``)."""
+    return sorted(p for suffix in LOCAL_SUFFIXES for p in SAMPLES_DIR.rglob(f"*{suffix}"))
+
+
+def file_key(path: Path) -> tuple[str, str, str]:
+    """(dataset folder, config, split) of a sample file: ``<dataset>/<config>/<split>.<ext>``, config "."
+    for a file directly in the dataset folder (Mewsli-X's official layout)."""
+    rel = path.relative_to(SAMPLES_DIR)
+    return rel.parts[0], "/".join(rel.parts[1:-1]) or ".", rel.name[:-len(path.suffix)]
+
+
+def sample_rows(path: Path) -> tuple[list, int]:
+    """(records to check against the schema, how many examples they hold): a JSON document counts its
+    questions (SQuAD format), a JSON lines file its lines."""
+    if path.suffix == ".json":
+        document = json.loads(path.read_text(encoding="utf-8"))
+        count = sum(len(p["qas"]) for article in document.get("data", []) for p in article.get("paragraphs", []))
+        return [document], count
+    rows = read_jsonl(path)
+    return rows, len(rows)
 
 
 def conforms(value, feature) -> bool:
@@ -346,25 +463,28 @@ def conforms(value, feature) -> bool:
         return type(value) is int and -1 <= value < feature.num_classes
     if feature.dtype == "string":
         return isinstance(value, str)
+    if feature.dtype == "bool":
+        return type(value) is bool
     return type(value) is int
 
 
 def test_every_sample_file_has_its_hub_schema():
-    files = sorted(SAMPLES_DIR.rglob("*.jsonl"))
+    files = sample_files()
     assert len(files) > 50
     for path in files:
-        folder, config = path.parts[-3], path.parts[-2]
-        matches = [f for (d, c), f in HUB_FEATURES.items() if d == folder and config.startswith(c)]
+        folder, config, split = file_key(path)
+        matches = [f for (d, c, *s), f in HUB_FEATURES.items()
+                   if d == folder and config.startswith(c) and split.startswith(s[0] if s else "")]
         assert len(matches) == 1, path
-        rows = read_jsonl(path)
-        assert 4 <= len(rows) <= 64, path
+        rows, count = sample_rows(path)
+        assert 4 <= count <= 64, path
         bad = [r for r in rows if not conforms(r, matches[0])]
         assert not bad, (path, bad[:1])
 
 
 def test_every_sample_file_is_used_by_some_task():
     used = set()
-    for name in TASKS.names():
+    for name in SUPPORTED:
         task = get_task(name)
         for split in ("train", "validation", "test"):
             for language in dict.fromkeys((task.train_language, *task.languages)):
@@ -373,7 +493,12 @@ def test_every_sample_file_is_used_by_some_task():
                 except UserError:
                     continue
                 used |= {local_file(SAMPLES_DIR, s) for s in sources}
+        try:  # checkpoint-selection data (Mewsli-X's wikipedia_pairs-dev)
+            used |= {local_file(SAMPLES_DIR, s) for s in task.selection_sources()}
+        except UserError:
+            pass
     assert set(SAMPLES_DIR.rglob("*.jsonl")) <= used
+    assert set(sample_files()) <= used
 
 
 def test_script_datasets_fall_back_to_the_parquet_conversion(monkeypatch):

@@ -99,10 +99,15 @@ def _label(suite: str, column: str) -> str:
 
 
 def group_scores(rows: Iterable[dict]) -> dict[tuple, dict[str, dict[str, float]]]:
-    """(recipe, intermediate, target, seed) -> {language: {metric: value}}."""
-    out: dict[tuple, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+    """(recipe, intermediate, target, seed) -> {language: {metric: value}}. Several cells under one row
+    label (``report --by`` pooling an axis) are averaged, whatever their order."""
+    values: dict[tuple, list[float]] = defaultdict(list)
     for r in rows:
-        out[r["recipe"], r["intermediate"], r["target"], int(r["seed"])][r["language"]][r["metric"]] = float(r["value"])
+        values[r["recipe"], r["intermediate"], r["target"], int(r["seed"]), r["language"], r["metric"]].append(
+            float(r["value"]))
+    out: dict[tuple, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+    for (recipe, inter, target, seed, language, metric), found in values.items():
+        out[recipe, inter, target, seed][language][metric] = sum(found) / len(found)
     return out
 
 
@@ -363,7 +368,7 @@ def load_rows(paths: list[str | Path], recipe: str | None = None) -> list[dict]:
     return rows
 
 
-STUDY_AXES = ("size", "shots", "order", "mix")  # axes a row can be split by (besides the intermediate)
+from adapterstilts.experiments.axes import STUDY_AXES  # noqa: E402  (axes a row can be split by)
 BASELINE_AXES = ("shots",)  # axes the baseline row has too: a row's delta is against the baseline at its value
 
 

@@ -39,6 +39,8 @@ def user_errors(fn):
 
 # The command modules register themselves on `app` when imported; this order is the order of `--help`.
 from adapterstilts.cli import data, train, evaluate, grid, hub  # noqa: E402,F401
+from adapterstilts.cli import score  # noqa: E402,F401  (`adapterstilts score`)
+from adapterstilts.cli import select  # noqa: E402,F401  (`adapterstilts select`)
 
 
 def main() -> None:  # console script entry point

@@ -32,6 +32,12 @@ def evaluate_command(
     model: Annotated[Optional[str], typer.Option("--model", help="Base model override for RUN; without RUN: a plain backbone (retrieval).")] = None,
     allow_pickle: AllowPickle = False,
     bf16: Annotated[bool, typer.Option("--bf16", help="bf16 autocast on a GPU (faster; fp32 otherwise).")] = False,
+    qa_answer_text: Annotated[Optional[str], typer.Option(
+        "--qa-answer-text", help="QA: words (XTREME's run_squad, jiant) | offsets (exact piece characters); "
+                                 "default: the run's setting.")] = None,
+    language_adapters: Annotated[Optional[str], typer.Option(
+        "--language-adapters", help="A run trained with --language-adapter: each language's own adapter, "
+                                    "de=REF,zh=REF (others keep the training one).")] = None,
 ) -> None:
     """Zero-shot evaluation on every language of a task: per-language table, average, JSON.
 
@@ -42,6 +48,7 @@ def evaluate_command(
       adapterstilts evaluate runs/mnli-lora-seed42 --task tatoeba
       adapterstilts evaluate --task xquad --predictions preds.json
       adapterstilts evaluate --model FacebookAI/xlm-roberta-large --task bucc2018   # plain-backbone baseline
+      adapterstilts evaluate runs/xnli-madx --language-adapters de=adapters/de,zh=adapters/zh   # MAD-X
     """
     from adapterstilts.evaluation.zero_shot import evaluate_run, format_table
 
@@ -64,10 +71,13 @@ def evaluate_command(
     else:
         if not run:
             raise UserError("give a RUN folder to evaluate, or --predictions FILE with --task")
+        from adapterstilts.compose.language import parse_mapping
+
+        mapping = parse_mapping(language_adapters)
         result = evaluate_run(run, task_name=task, languages=languages, split=split, data=data, batch_size=batch_size,
                               max_examples=max_examples, output=output, layer=layer,
                               save_predictions=save_predictions, model=model, allow_pickle=allow_pickle, bf16=bf16,
-                              log=log)
+                              language_adapters=mapping or None, qa_answer_text=qa_answer_text, log=log)
     typer.echo(format_table(result))
     if output:
         log(f"wrote {output}")

@@ -34,6 +34,10 @@ class BuildContext:
     settings: dict[str, Any] = field(default_factory=dict)  # the method's settings for a new module
     merge_weights: list[float] | None = None
     task: str = ""  # the task the run trains
+    merge_method: str | None = None  # None: the method's default
+    merge_density: float | None = None
+    seed: int = 0
+    fusion_gate: str = "layer"  # LoRA fusion: "layer" | "input"
 
 
 @dataclass
@@ -96,10 +100,13 @@ class Composition:
         for run in runs:
             owner = get_composition(run.compose)
             if owner.copies_intermediates:
-                order = " ".join(f"--intermediate {i.get('source', i['module_name'])}"
-                                 for i in run.manifest.get("intermediates", []))
-                raise UserError(f"{run.path} is itself a {run.compose} run over other modules, which would be dropped "
-                                f"here; pass its modules in order instead: {order} --intermediate {run.path}")
+                sources = " ".join(f"--intermediate {i.get('source', i['module_name'])}"
+                                   for i in run.manifest.get("intermediates", []))
+                fix = (f"pass its modules in order instead: {sources} --intermediate {run.module_dir}"
+                       if self.max_intermediates is None
+                       else "pass a single-module run (trained with --compose none or chain) instead")
+                raise UserError(f"{run.path} is itself a {run.compose} run over other modules, which would be "
+                                f"dropped here; {fix}")
 
     # ---- building ----------------------------------------------------------------------------
     def backbone_path(self, method: str, runs: list) -> str | None:
@@ -113,6 +120,14 @@ class Composition:
     def load(self, ctx: LoadContext) -> nn.Module:
         """A finished run's encoder with its modules active, for inference."""
         raise NotImplementedError
+
+    def save(self, encoder: nn.Module, method, name: str, path: Path) -> None:
+        """Save the run's module (in its library's format) to ``path``."""
+        method.save(encoder, name, path)
+
+    def make_trainable(self, encoder: nn.Module, method, name: str) -> None:
+        """Let a rebuilt run's own module train again (``init_from``)."""
+        method.set_trainable(encoder, name)
 
     # ---- describing --------------------------------------------------------------------------
     def row_label(self, intermediates: list[str]) -> str:

@@ -23,14 +23,14 @@ from typing import Any
 IDENTITY_VERSION = 2  # 1: the whole config hashed (before study axes); 2: the fields below
 
 # what every run's training depends on
-COMMON = ("task", "model", "revision", "method", "compose", "merge_weights", "data", "seed", "lr", "batch_size",
+COMMON = ("task", "model", "revision", "method", "compose", "merge_weights", "merge_method", "merge_density", "fusion_gate", "data", "seed", "lr", "batch_size",
           "grad_accum", "epochs", "max_steps", "warmup_ratio", "weight_decay", "max_grad_norm", "adam_epsilon",
           "max_length", "doc_stride", "max_train_examples", "train_data", "load_in_8bit", "load_in_4bit", "bf16",
-          "fp16", "gradient_checkpointing", "eval_steps", "patience", "init_from")
+          "fp16", "gradient_checkpointing", "eval_steps", "patience", "init_from", "language_adapter", "qa_answer_text", "tagging_label_piece")
 # what only one method's training depends on
 PER_METHOD = {"lora": ("lora_r", "lora_alpha", "lora_dropout", "lora_target_modules"),
               "bottleneck": ("adapter_config", "reduction_factor"), "full": ()}
-PATH_FIELDS = ("model", "data", "init_from")  # relative to the grid's root when inside it
+PATH_FIELDS = ("model", "data", "init_from", "language_adapter", "qa_answer_text", "tagging_label_piece")  # relative to the grid's root when inside it
 
 
 def identity_fields(method: str) -> tuple[str, ...]:
@@ -52,6 +52,7 @@ def identity(config, root: str | Path | None = None) -> dict[str, Any]:
     defaults = {f.name: (f.default_factory() if f.default_factory is not MISSING else f.default)
                 for f in fields(TrainConfig)}
     out: dict[str, Any] = {}
+    values = {**values, "lr": effective_lr(values)}  # a changed default learning rate is a changed run
     for name in identity_fields(values.get("method", "lora")):
         if name not in values:
             continue
@@ -64,8 +65,21 @@ def identity(config, root: str | Path | None = None) -> dict[str, Any]:
     return out
 
 
+def effective_lr(values: dict[str, Any]) -> float | None:
+    """The learning rate a run trains with: its own, else its method's default (methods/*.py)."""
+    if values.get("lr") is not None:
+        return values["lr"]
+    from adapterstilts.methods import METHODS
+
+    name = values.get("method", "lora")
+    return METHODS.get(name).default_lr if name in METHODS else None
+
+
 def relative_to_root(value: str, root: str | Path) -> str:
-    """``@root/...`` for a path inside the grid's folder (so a moved folder keeps its identity)."""
+    """``@root/...`` for a path inside the grid's folder (so a moved folder keeps its identity). Only
+    absolute paths count: "hub", "sample" and Hub ids are never paths, whatever the working folder."""
+    if not Path(value).expanduser().is_absolute():
+        return value
     try:
         inside = Path(value).resolve().relative_to(Path(root).resolve())
     except (ValueError, OSError):
@@ -81,5 +95,11 @@ def fingerprint(data: Any) -> str:
 def changes(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
     """"key: old -> new" for each identity field that differs (a missing key is the default)."""
     keys = sorted(set(before) | set(now))
-    return [f"{k}: {before.get(k, 'default')!r} -> {now.get(k, 'default')!r}" for k in keys
-            if before.get(k) != now.get(k)]
+    from adapterstilts.config.train import TrainConfig
+
+    defaults = {f.name: f.default for f in fields(TrainConfig)}
+
+    def shown(side: dict, key: str):
+        return side[key] if key in side else defaults.get(key)
+
+    return [f"{k}: {shown(before, k)!r} -> {shown(now, k)!r}" for k in keys if before.get(k) != now.get(k)]

@@ -38,6 +38,16 @@ class TrainConfig:
     merge_weights: list[float] | None = field(default=None, metadata={
         "help": "--compose merge: comma list, one weight per intermediate (default 1/k).", "flag": "--merge-weights",
         "commands": ("train-target",), "cli_type": Optional[str]})  # the command parses the comma list
+    merge_method: str | None = field(default=None, metadata={
+        "help": "--compose merge: cat (LoRA default: the exact weighted sum) | linear (bottleneck default) | ties | "
+                "dare_linear | dare_ties | magnitude_prune (peft's methods; LoRA only).",
+        "flag": "--merge-method", "commands": ("train-target",)})
+    merge_density: float | None = field(default=None, metadata={
+        "help": "--merge-method ties / dare_* / magnitude_prune: the share of each module's values kept (0-1].",
+        "flag": "--merge-density", "commands": ("train-target",)})
+    fusion_gate: str = field(default="layer", metadata={
+        "help": "--compose fuse --method lora: layer (K learned weights per layer) | input (a gate on each token, "
+                "as MoLE).", "flag": "--fusion-gate", "commands": ("train-target",)})
     model: str = field(default=DEFAULT_MODEL, metadata={
         "help": "Base model id or local folder (see make-tiny-model).", "flag": "--model"})
     revision: str | None = field(default=None, metadata={
@@ -53,7 +63,9 @@ class TrainConfig:
     seed: int = field(default=42, metadata={
         "help": "Random seed (set before any module is created).", "flag": "--seed"})
     lr: float | None = field(default=None, metadata={  # None: the method's default
-        "help": "Learning rate (default: 1e-4 lora/bottleneck, 1e-5 full).", "flag": "--lr"})
+        "help": "Learning rate (default by --method: lora 3e-4, the LoRA paper's RoBERTa-large GLUE setting; "
+                "bottleneck 1e-4, the adapters papers' (Pfeiffer/Poth et al. 2021); full 1e-5, jiant's X-STILTs "
+                "setting).", "flag": "--lr"})
     batch_size: int = field(default=32, metadata={"help": "Per-device batch size.", "flag": "--batch-size", "min": 1})
     grad_accum: int = field(default=1, metadata={
         "help": "Gradient accumulation steps.", "flag": "--grad-accum", "min": 1})
@@ -77,6 +89,18 @@ class TrainConfig:
     init_from: str | None = field(default=None, metadata={  # few-shot studies: the English target run
         "help": "A finished run of the same task to train further: its composition, intermediates, module and "
                 "head are the starting point (no --intermediate, --compose none).", "cli": False})
+    qa_answer_text: str = field(default="words", metadata={
+        "help": "QA: words (the answer mapped to the context's words, as XTREME's run_squad and jiant) | offsets "
+                "(the exact characters of the predicted pieces; better for zh / ja / th). docs/fidelity.md",
+        "flag": "--qa-answer-text", "commands": ("train-intermediate", "train-target")})
+    tagging_label_piece: str = field(default="first", metadata={
+        "help": "Tagging: the piece that carries a word's label: first (XTREME) | first_non_space (skip a bare "
+                "'▁', as XLM-R gives Chinese characters). docs/fidelity.md",
+        "flag": "--tagging-label-piece", "commands": ("train-intermediate", "train-target")})
+    language_adapter: str | None = field(default=None, metadata={
+        "help": "A language adapter (adapters bottleneck: folder or Hub id) stacked frozen under the module "
+                "(MAD-X; --method bottleneck); evaluate --language-adapters swaps in each language's.",
+        "flag": "--language-adapter", "commands": ("train-intermediate", "train-target")})
     # method settings
     lora_r: int = field(default=8, metadata={"help": "LoRA rank.", "flag": "--lora-r", "min": 1})
     lora_alpha: int = field(default=16, metadata={"help": "LoRA alpha.", "flag": "--lora-alpha"})
@@ -139,12 +163,31 @@ class TrainConfig:
         if self.compose not in COMPOSITIONS:
             raise UserError(f"unknown --compose {self.compose!r}; choose one of: {', '.join(COMPOSITIONS.names())}")
         get_composition(self.compose).check(self.method, get_task(self.task).kind, len(self.intermediates))
+        from adapterstilts.formats.qa import ANSWER_TEXT_MODES
+        from adapterstilts.formats.tagging import LABEL_PIECES
+
+        if self.qa_answer_text not in ANSWER_TEXT_MODES:
+            raise UserError(f"unknown --qa-answer-text {self.qa_answer_text!r}; choose one of: "
+                            f"{', '.join(ANSWER_TEXT_MODES)}")
+        if self.tagging_label_piece not in LABEL_PIECES:
+            raise UserError(f"unknown --tagging-label-piece {self.tagging_label_piece!r}; choose one of: "
+                            f"{', '.join(LABEL_PIECES)}")
+        if self.language_adapter and self.method != "bottleneck":
+            raise UserError("--language-adapter stacks an adapters bottleneck adapter under the task module; use "
+                            "--method bottleneck")
         if self.init_from and (self.intermediates or self.compose != "none"):
             raise UserError("init_from trains a finished run further with its own composition and intermediates; "
                             "give no --intermediate and --compose none")
         if len(set(self.intermediates)) != len(self.intermediates):
             twice = next(i for i in self.intermediates if self.intermediates.count(i) > 1)
             raise UserError(f"--intermediate {twice} is given twice; give each intermediate module once")
+        self._check_merge()
+        from adapterstilts.compose.lora_fusion import GATES
+
+        if self.fusion_gate not in GATES:
+            raise UserError(f"unknown --fusion-gate {self.fusion_gate!r}; choose one of: {', '.join(GATES)}")
+        if self.fusion_gate != "layer" and not (self.compose == "fuse" and self.method == "lora"):
+            raise UserError("--fusion-gate goes with --compose fuse --method lora")
         if self.merge_weights is not None and (self.compose != "merge" or len(self.merge_weights) != len(self.intermediates)):
             raise UserError("--merge-weights goes with --compose merge and takes one weight per --intermediate "
                             f"({len(self.intermediates)} given, {len(self.merge_weights)} weights)")
@@ -169,6 +212,25 @@ class TrainConfig:
 
             check_train_data(self.train_data, self.task)
         self.backbone().validate()
+
+    def _check_merge(self) -> None:
+        from adapterstilts.methods import get_method
+
+        if self.compose != "merge":
+            if self.merge_method is not None or self.merge_density is not None:
+                raise UserError("--merge-method / --merge-density go with --compose merge")
+            return
+        allowed = get_method(self.method).merge_methods
+        how = self.merge_method or allowed[0]
+        if how not in allowed:
+            raise UserError(f"--merge-method {how} is not available for --method {self.method}; choose one of: "
+                            f"{', '.join(allowed)}")
+        pruning = how in ("ties", "dare_linear", "dare_ties", "magnitude_prune")
+        if pruning and (self.merge_density is None or not 0 < self.merge_density <= 1):
+            raise UserError(f"--merge-method {how} prunes each module: give --merge-density in (0, 1], e.g. 0.5")
+        if not pruning and self.merge_density is not None:
+            raise UserError(f"--merge-method {how} keeps every value: drop --merge-density (it is for ties, dare_* "
+                            "and magnitude_prune)")
 
     @property
     def quantized(self) -> bool:

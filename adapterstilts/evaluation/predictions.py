@@ -44,9 +44,11 @@ def score_predictions_file(path: str | Path, task_name: str, output: str | Path 
     metric = get_metric(task.metric)
     per_language = {}
     for lang, entry in languages.items():
-        if "predictions" not in entry or "references" not in entry:
+        if not isinstance(entry, dict) or "predictions" not in entry or "references" not in entry:
             raise UserError(f"predictions file {path}: language {lang!r} lacks 'predictions' or 'references'")
         extras = entry.get("extras") or {}
+        if not isinstance(extras, dict):
+            raise UserError(f"predictions file {path}: language {lang!r} has 'extras' that are not an object")
         if task.metric == "bucc_f1":
             entry = {**entry, "predictions": [tuple(p) for p in entry["predictions"]],
                      "references": [tuple(r) for r in entry["references"]]}

@@ -241,12 +241,34 @@ def _score_tatoeba(metric, language, src, tgt, embed):
     return metric(predictions, list(range(len(tgt))), language=language)
 
 
-def _score_bucc(metric, language, src, tgt, embed):
+def _first_id_per_line(ids: Sequence[str], sentences: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The gold rows repeat a sentence once per gold pair it is in; the reference's ``.id``/``.txt``
+    files hold it once per id. Keep the first row of every id, in order."""
+    seen: set[str] = set()
+    kept_ids, kept_sentences = [], []
+    for sid, sentence in zip(ids, sentences):
+        if sid not in seen:
+            seen.add(sid)
+            kept_ids.append(sid)
+            kept_sentences.append(sentence)
+    return kept_ids, kept_sentences
+
+
+def _score_bucc(metric, language, src, tgt, embed, src_ids=None, tgt_ids=None):
+    """Mine over the unique sentences, then key candidates and gold by sentence id as the reference
+    (``read_sent2id`` / ``read_candidate2score``): a text under several ids gets none, so its mined
+    pairs are dropped while its gold pairs still count. Without ids each text is its own id."""
+    from adapterstilts.metrics.retrieval import candidates_by_id, sentence_ids
+
+    src_ids = list(src) if src_ids is None else [str(i).strip() for i in src_ids]
+    tgt_ids = list(tgt) if tgt_ids is None else [str(i).strip() for i in tgt_ids]
     src_unique, _ = _unique(src)
     tgt_unique, _ = _unique(tgt)
     mined = mine_bucc(embed(src_unique), embed(tgt_unique), k=4)
-    candidates = [(src_unique[i], tgt_unique[j], score) for i, j, score in mined]
-    return metric(candidates, list(zip(src, tgt)), language=language)
+    candidates = candidates_by_id([(src_unique[i], tgt_unique[j], score) for i, j, score in mined],
+                                  sentence_ids(*_first_id_per_line(src_ids, src)),
+                                  sentence_ids(*_first_id_per_line(tgt_ids, tgt)))
+    return metric(candidates, list(zip(src_ids, tgt_ids)), language=language)
 
 
 _SCORERS = {"tatoeba_accuracy": _score_tatoeba, "bucc_f1": _score_bucc}
@@ -268,8 +290,9 @@ def evaluate_retrieval(task, encoder, tokenizer, languages: Sequence[str], *, da
       unique source and unique target sentences present, the gold is the given pairs, and the
       threshold is chosen to maximise F1 on them. Every sentence then has a partner, so scores are
       higher than on the official corpora (which add unaligned distractors): compare like with like.
-      Candidates and gold are keyed by sentence text (the reference keys them by sentence id and
-      leaves out texts that occur under several ids).
+      Candidates and gold are keyed by sentence id as the reference keys them (a task's
+      ``sentence_ids(split, language, data)`` gives them; a text under several ids gets none, see
+      ``metrics.retrieval.sentence_ids``); a task without ids is keyed by sentence text.
 
     Returns {language: {metric scores..., "layer": layer, "pooling": "mean", "num_pairs": n}}; the
     layer defaults to :func:`default_layer` of the encoder depth and is always recorded.
@@ -297,7 +320,14 @@ def evaluate_retrieval(task, encoder, tokenizer, languages: Sequence[str], *, da
         examples = load_examples(task, split, language, data)
         src = [str(s).strip() for s in examples["source_sentence"]]
         tgt = [str(t).strip() for t in examples["target_sentence"]]
-        scores = dict(scorer(metric, language, src, tgt, embed))
+        ids = getattr(task, "sentence_ids", None)
+        if task.metric == "bucc_f1" and callable(ids):
+            src_ids, tgt_ids = ids(split, language, data)
+            if len(src_ids) != len(src) or len(tgt_ids) != len(tgt):
+                raise UserError(f"task {task.name!r} gave {len(src_ids)}/{len(tgt_ids)} sentence ids for {len(src)} rows")
+            scores = dict(scorer(metric, language, src, tgt, embed, src_ids, tgt_ids))
+        else:
+            scores = dict(scorer(metric, language, src, tgt, embed))
         scores.update({"layer": layer, "pooling": POOLING, "num_pairs": len(src)})
         results[language] = scores
     return results

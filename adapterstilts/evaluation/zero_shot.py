@@ -30,6 +30,7 @@ def evaluate_run(ref: str | Path, *, task_name: str | None = None, languages: st
                  split: str | None = None, data: str = "hub", batch_size: int = 64, max_examples: int | None = None,
                  output: str | Path | None = None, layer: int | None = None, save_predictions: str | Path | None = None,
                  model: str | None = None, allow_pickle: bool = False, bf16: bool = False,
+                 language_adapters: dict[str, str] | None = None, qa_answer_text: str | None = None,
                  log=print) -> dict[str, Any]:
     """Evaluate a run (folder or Hub id). ``model`` overrides the recorded base model (e.g. a Hub run
     trained from a local folder, or a local copy of the base)."""
@@ -59,6 +60,9 @@ def evaluate_run(ref: str | Path, *, task_name: str | None = None, languages: st
     else:
         tokenizer = load_tokenizer(model or run.base_model, None if model else run.manifest["base_model"].get("revision"))
     started = time.time()
+    if language_adapters and task.format == "retrieval":
+        raise UserError("--language-adapters swaps adapters under a task head; retrieval tasks are scored from the "
+                        "encoder: drop it")
     if task.format == "retrieval":
         per_language, extra = _evaluate_retrieval(run, task, tokenizer, langs, data=data, split=split, layer=layer,
                                                   options=options)
@@ -66,8 +70,14 @@ def evaluate_run(ref: str | Path, *, task_name: str | None = None, languages: st
         per_language, extra = _evaluate_supervised(run, task, tokenizer, langs, data=data, split=split,
                                                    batch_size=batch_size, max_examples=max_examples, log=log,
                                                    all_languages=languages in ("all", ""),
-                                                   save_predictions=save_predictions, options=options, bf16=bf16)
+                                                   save_predictions=save_predictions, options=options, bf16=bf16,
+                                                   language_adapters=language_adapters, qa_answer_text=qa_answer_text)
     result = summarise(task, per_language)
+    if task.format == "qa":  # the answer-text rule changes EM / F1: recorded with the scores
+        hp = run.manifest.get("hyperparameters") or {}
+        from adapterstilts.formats.qa import DEFAULT_ANSWER_TEXT
+
+        result["qa_answer_text"] = qa_answer_text or hp.get("qa_answer_text") or DEFAULT_ANSWER_TEXT
     result.update({"run": str(run.path), "task": task.name, "split": split, "data": data,
                    "precision": "bf16" if bf16 and torch.cuda.is_available() else "fp32",
                    "seconds": round(time.time() - started, 1), **extra})
@@ -132,16 +142,45 @@ def summarise(task: Task, per_language: dict[str, dict[str, float]]) -> dict[str
     return {"metric": task.metric, "primary": metric.primary, "languages": per_language, "average": average}
 
 
+def _language_adapters(run: Run, model, mapping: dict[str, str] | None, log):
+    """A function that puts the language adapter of a language in place before it is scored (MAD-X):
+    its own from ``mapping``, else the one the run was trained with (said once)."""
+    if not mapping:
+        return lambda lang: None
+    from adapterstilts.compose import language
+
+    if not run.manifest.get("language_adapter"):
+        raise UserError(f"{run.path} was trained without --language-adapter, so there is none to swap; drop "
+                        "--language-adapters")
+    folders = {lang: language.resolve(ref, model=run.base_model, log=log) for lang, ref in mapping.items()}
+    default = run.path / language.FOLDER
+    state = {"loaded": default, "fallback": []}
+
+    def swap(lang: str) -> None:
+        folder = folders.get(lang, default)
+        if lang not in folders:
+            state["fallback"].append(lang)
+            log(f"{lang}: no language adapter given (--language-adapters), using the training one")
+        if folder != state["loaded"]:
+            language.swap(model.encoder, folder)
+            state["loaded"] = folder
+
+    return swap
+
+
 def _evaluate_supervised(run: Run, task: Task, tokenizer, langs, *, data, split, batch_size, max_examples, log,
-                         all_languages: bool, save_predictions=None, options=None, bf16: bool = False):
+                         all_languages: bool, save_predictions=None, options=None, bf16: bool = False,
+                         language_adapters: dict[str, str] | None = None, qa_answer_text: str | None = None):
     from adapterstilts.model.assemble import load_run_model
 
-    model, run_task, fmt = load_run_model(run, options, log, task_name=task.name)
+    overrides = {"qa_answer_text": qa_answer_text} if qa_answer_text else None
+    model, run_task, fmt = load_run_model(run, options, log, task_name=task.name, format_overrides=overrides)
     if run_task.format != task.format or list(run_task.labels) != list(task.labels):
         raise UserError(f"run {run.path} was trained on {run_task.name!r} ({run_task.format}, labels "
                         f"{list(run_task.labels)}), which cannot be scored as {task.name!r}; evaluate it on a task "
                         "with the same format and labels")
     metric = get_metric(task.metric)
+    swap = _language_adapters(run, model, language_adapters, log)
     hp = run.manifest.get("hyperparameters", {})
     max_length = hp.get("max_length") or task.max_length
     stride = hp.get("doc_stride") or task.doc_stride
@@ -162,6 +201,7 @@ def _evaluate_supervised(run: Run, task: Task, tokenizer, langs, *, data, split,
                 skipped.append(lang)  # the bundled sample covers only some languages
                 continue
             raise
+        swap(lang)
         logits = predict(model, fmt, features, tokenizer, batch_size=batch_size, desc=f"{task.name}/{lang}", bf16=bf16)
         predictions, references, extras = fmt.postprocess(examples, features, logits, task)
         per_language[lang] = metric(predictions, references, language=lang, **extras)

@@ -19,7 +19,8 @@ from typing import Any
 
 from adapterstilts.errors import UserError
 
-AXES = ("intermediate", "target", "seed", "size", "shots", "language", "order", "mix")
+STUDY_AXES = ("size", "shots", "order", "mix")  # beyond intermediate / target / seed (and language, with shots)
+AXES = ("intermediate", "target", "seed", *STUDY_AXES[:2], "language", *STUDY_AXES[2:])
 ORDER_SEP = ">"
 MIX_PREFIX = "mix:"
 
@@ -87,7 +88,8 @@ def check_only(filters: dict[str, set[str]], choices: dict[str, list[str]]) -> N
         known = choices.get(key, [])
         unknown = sorted(values - set(known))
         if unknown:
-            raise UserError(f"--only {key}={','.join(unknown)}: not in the recipe's {key}s; choose from: "
+            plural = {"shots": "shots", "mix": "mixes"}.get(key, f"{key}s")
+            raise UserError(f"--only {key}={','.join(unknown)}: not in the recipe's {plural}; choose from: "
                             f"{', '.join(known) or 'none (the recipe has no such axis)'}")
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from adapterstilts.config import TrainConfig
 from adapterstilts.errors import UserError
-from adapterstilts.experiments.plan import (RECIPE_FILE, Cell, Intermediate, Plan, read_json, cached_result, config_changes,
+from adapterstilts.experiments.plan import (RECIPE_FILE, _closure, Cell, Intermediate, Plan, read_json, cached_result, config_changes,
                                 evaluation_settings, fingerprint, intermediate_config, intermediate_fingerprint, multitask_options,
                                 intermediate_status, intermediate_trainer, log_event, run_state, target_config,
                                 target_fingerprint)
@@ -242,6 +242,21 @@ def _cell_job(plan: Plan, cell: Cell) -> dict:
     return run_cell(plan, cell)
 
 
+def _target_job(plan: Plan, cell: Cell) -> str:
+    return str(ensure_target_run(plan, cell).path)
+
+
+def _waves(plan: Plan, jobs: list[Intermediate]) -> list[list[Intermediate]]:
+    """``jobs`` grouped so that a job runs after the earlier links of its order (one wave per depth)."""
+    def depth(job: Intermediate) -> int:
+        return 0 if not job.after else 1 + depth(plan.job(job.after))
+
+    waves: dict[int, list[Intermediate]] = {}
+    for job in jobs:
+        waves.setdefault(depth(job), []).append(job)
+    return [waves[k] for k in sorted(waves)]
+
+
 def _submitit_executor(plan: Plan, options: ExecutorOptions):
     try:
         import submitit
@@ -276,19 +291,30 @@ def _run_submitit(plan: Plan, cells: list[Cell], executor, kind: str, store: Res
             _commit(plan, store, cell, {**cached, "cached": True}, summary, log)
         else:
             todo.append(cell)
-    needed = {p for c in todo for p in c.needs}
+    # every run is trained by one job: intermediates in waves (an order's earlier links first), then the
+    # English target runs that few-shot cells continue, then the cells (which then only evaluate / train
+    # their own run)
+    needed = {p for c in todo for p in _closure(plan.jobs, c.needs)}
     jobs = [j for j in plan.intermediates if j.path in needed and intermediate_status(plan, j) != "cached"]
     failed: dict[str, str] = {}
-    if jobs:
-        log(f"submitting {len(jobs)} intermediate training job(s) ({kind})")
-        for job, future in zip(jobs, executor.map_array(_intermediate_job, [plan] * len(jobs), jobs)):
+    for wave in _waves(plan, jobs):
+        log(f"submitting {len(wave)} intermediate training job(s) ({kind})")
+        for job, future in zip(wave, executor.map_array(_intermediate_job, [plan] * len(wave), wave)):
             try:
                 future.result()
             except Exception as exc:
                 failed[job.path] = f"intermediate {job.name} seed {job.seed} failed: {_reason(exc)}"
+    english = list({c.base: c.english() for c in todo if c.shots and not any(p in failed for p in c.needs)}.values())
+    if english:
+        log(f"submitting {len(english)} English target training job(s) for few-shot cells ({kind})")
+        for cell, future in zip(english, executor.map_array(_target_job, [plan] * len(english), english)):
+            try:
+                future.result()
+            except Exception as exc:
+                failed[cell.run] = f"English target run {cell.key} failed: {_reason(exc)}"
     ready = []
     for cell in todo:
-        reason = next((failed[p] for p in cell.needs if p in failed), None)
+        reason = next((failed[p] for p in (*cell.needs, cell.base) if p in failed), None)
         if reason:
             summary.failed[cell.key] = reason
         else:

@@ -450,6 +450,9 @@ def config_changes(path: Path, config: TrainConfig, root: str | None = None) -> 
     saved = read_json(path / "config.json")
     if not isinstance(saved, dict):
         return []
+    if saved.get("lr") is None:  # the method default of its time: the manifest records what it trained with
+        trained_lr = ((read_json(path / MANIFEST) or {}).get("hyperparameters") or {}).get("lr")
+        saved = {**saved, "lr": trained_lr}
     root = root or str(Path(path).parent.parent)
     return changes(identity(saved, root), identity(config, root))
 

@@ -95,7 +95,7 @@ DEFAULTS: dict[str, Any] = {
     "multitask_temperature": 2.0,
     "targets": list(XTREME.names),
     "languages": "all",
-    # jiant / the paper: lr 1e-5 (null: the method's default, 1e-4 for LoRA / bottleneck), warmup 10%,
+    # jiant / the paper: lr 1e-5 (null: the method's default: LoRA 3e-4, bottleneck 1e-4), warmup 10%,
     # max length 256 (QA 384: the task's default when null), effective batch 32 (QA 16); the targets'
     # epochs and batch sizes are the XTREME suite's protocol (suites/xtreme.py)
     "intermediate": {"lr": None, "epochs": 3.0, "batch_size": 8, "grad_accum": 4, "warmup_ratio": 0.1,
@@ -506,15 +506,31 @@ def _validate_axes(data: dict, fail, intermediates: list[str], targets: list[str
         raise fail("sizes", f"sizes must be distinct and at least 1 (null = all data), got {sizes}", "fix the list")
     if sizes != [None] and "multitask" in data["intermediates"]:
         raise fail("sizes", "the size axis subsamples single-task intermediates", "drop multitask from intermediates")
+    from adapterstilts.compose import get_composition
+
+    combined = get_composition(data["compose"]).combined_row
+    if combined and (data["orders"] or data["mixes"]):
+        raise fail("orders" if data["orders"] else "mixes", f"compose {data['compose']} makes one {combined!r} row "
+                   "over all intermediates, so orders and mixtures have no row of their own",
+                   "use compose: stack or continue for a study of orders or mixtures")
     for i, order in enumerate(data["orders"]):
         if len(order) < 2 or len(set(order)) != len(order):
             raise fail(f"orders[{i}]", f"an order lists two or more distinct intermediate tasks, got {order}",
                        "e.g. orders: [[mnli, squad], [squad, mnli]]")
         for name in order:
-            if name not in intermediates and name not in TASKS:
-                raise fail(f"orders[{i}]", f"unknown task {name!r}", f"choose from: {', '.join(intermediates)}")
+            if name not in intermediates:
+                raise fail(f"orders[{i}]", f"{name!r} is not an intermediate task (an order chains intermediates)",
+                           f"choose from: {', '.join(intermediates)}")
     for name, mix in data["mixes"].items():
         where = f"mixes.{name}"
+        from adapterstilts.tasks.derived import check_train_data
+
+        spec = {"kind": "mix", "sources": mix["sources"], "seed": 0,
+                **{k: mix[k] for k in ("weights", "size") if mix.get(k) is not None}}
+        try:
+            check_train_data(spec, mix["sources"][0]["task"])
+        except UserError as exc:
+            raise fail(where, str(exc).rstrip("."), "fix the mixture") from None
         for i, src in enumerate(mix["sources"]):
             if src["task"] not in TASKS:
                 raise fail(f"{where}.sources[{i}]", f"unknown task {src['task']!r}", "use a name from `adapterstilts tasks`")

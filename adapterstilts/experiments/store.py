@@ -23,7 +23,7 @@ from adapterstilts.errors import UserError
 
 COLUMNS = ("recipe", "cell", "intermediate", "method", "compose", "target", "language", "metric", "seed", "value",
            "run", "recorded_at", "axes")
-AXES = ("size", "shots", "order", "mix")  # study axes beyond intermediate / target / seed / language
+from adapterstilts.experiments.axes import STUDY_AXES as AXES  # noqa: E402  (the axes a row can carry)
 STORE_FILE = "results.sqlite"
 # numbers in a result that are not scores (retrieval layer, pair counts, a tuned threshold)
 NOT_SCORES = frozenset({"layer", "num_pairs", "threshold", "total", "HasAns_total", "NoAns_total", "best_exact_thresh",

@@ -67,7 +67,24 @@ def register_format(cls: type[Format]) -> type[Format]:
     return FORMATS.register(cls.name)(cls)
 
 
-def get_format(name: str) -> Format:
+FORMAT_OPTIONS = {"qa_answer_text": "answer_text", "tagging_label_piece": "label_piece"}  # setting -> format argument
+
+
+def get_format(name: str, **settings) -> Format:
+    """The format ``name``, with the settings it takes (``qa_answer_text`` for QA, ``tagging_label_piece``
+    for tagging; the others are ignored, so callers pass a run's settings whatever its format)."""
+    import inspect
+
     from adapterstilts import formats  # noqa: F401  (registration)
 
-    return FORMATS.get(name)()
+    cls = FORMATS.get(name)
+    accepted = inspect.signature(cls.__init__).parameters
+    kwargs = {FORMAT_OPTIONS[k]: v for k, v in settings.items()
+              if k in FORMAT_OPTIONS and v is not None and FORMAT_OPTIONS[k] in accepted}
+    return cls(**kwargs)
+
+
+def format_settings(source) -> dict:
+    """The format settings of a TrainConfig or of a run's recorded hyperparameters (a dict)."""
+    get = source.get if isinstance(source, dict) else (lambda k, d=None: getattr(source, k, d))
+    return {k: get(k) for k in FORMAT_OPTIONS if get(k) is not None}

@@ -1,5 +1,10 @@
 """Sentence(-pair) classification: NLI, paraphrase (QQP, PAWS-X). Head as in RoBERTa's
-classification head: <s> hidden state -> dropout -> dense -> tanh -> dropout -> out_proj."""
+classification head: <s> hidden state -> dropout -> dense -> tanh -> dropout -> out_proj.
+
+Canonical examples may carry an optional ``group`` column (str): the list a row belongs to when the
+metric scores lists of rows rather than rows (XGLUE WPR: the query, for nDCG per query). It is not
+tokenized; ``postprocess`` returns it as ``extras["groups"]``, one entry per prediction, in the
+predictions' order, and only when the column is present (other tasks' extras stay empty)."""
 from __future__ import annotations
 
 import numpy as np
@@ -60,4 +65,24 @@ class Classification(Format):
     def postprocess(self, examples, features, logits, task):
         predictions = [int(np.argmax(row)) for row in logits]
         references = [int(label) for label in features["labels"]]
-        return predictions, references, {}
+        groups = _groups(examples, features)
+        return predictions, references, ({} if groups is None else {"groups": groups})
+
+
+def _groups(examples, features) -> list | None:
+    """The ``group`` of the example behind each feature row, or None when the examples have no group."""
+    if examples is None:
+        return None
+    if isinstance(examples, list):
+        if not examples or "group" not in examples[0]:
+            return None
+        column = [row["group"] for row in examples]
+    else:
+        if "group" not in (examples.column_names or ()):
+            return None
+        column = examples["group"]
+    try:
+        index = list(features["example_index"])
+    except KeyError:  # one feature per example, in order
+        index = range(len(column))
+    return [column[int(i)] for i in index]

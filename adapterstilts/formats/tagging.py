@@ -1,9 +1,25 @@
 """Token tagging (UD POS, PAN-X NER, CCG supertags): one label per *word*.
 
-Label alignment (as XTREME's tagging code does it): a word's label sits on its first sub-word; its
-other sub-words and the special tokens get -100 and are never scored. A word that tokenises to
-nothing (stray control or zero-width characters, or an empty string) is given one ``<unk>`` token,
-so every gold word gets exactly one prediction and predictions stay aligned with the gold tags.
+Label alignment (as XTREME's tagging code does it, ``third_party/utils_tag.py``
+``convert_examples_to_features``: the label id on a word's first sub-word, the padding label on the
+rest): a word's label sits on its first sub-word; its other sub-words and the special tokens get
+-100 and are never scored. A word that tokenises to nothing (stray control or zero-width
+characters, or an empty string) is given one ``<unk>`` token, so every gold word gets exactly one
+prediction and predictions stay aligned with the gold tags.
+
+Which sub-word carries the label is the format's ``label_piece`` setting
+(``TokenTagging(label_piece=...)``):
+
+- ``"first"`` (default, the reference): the first sub-word, whatever it is. With XLM-R a word that
+  starts with a character SentencePiece does not glue to "▁" (most Chinese and Japanese
+  characters, some Arabic words) tokenises to a bare "▁" piece and then the character(s), so the
+  label sits on that "▁", which is the same token for every such word. Kept as the default so
+  scores stay comparable with XTREME's.
+- ``"first_non_space"``: the first sub-word that is not a bare "▁" (the first one when all are),
+  so the label sits on a piece that carries the word's own text.
+
+The setting changes the features, so it is part of ``preprocess_version`` (and so of the feature
+cache key); training and evaluation must use the same setting.
 
 Long sentences are never truncated. They are cut into windows of whole words, each at most
 ``max_length`` tokens including the special tokens. Consecutive windows share at most ``stride``
@@ -11,14 +27,14 @@ sub-word tokens (the ``stride`` convention used for QA: overlap, not step; 0 = n
 word is scored by exactly one window. Where two windows overlap, the earlier window scores the
 first half of the shared words and the later window scores the second half (the later window takes
 the middle word when the count is odd). That way every scored word keeps context on both sides.
-A single word longer than a whole window keeps only its first sub-words (its label is on the first
-one). Training and evaluation use the same windows (``train`` does not change the output).
+A single word longer than a whole window keeps only its first sub-words (its label on the one
+``label_piece`` picks among them). Training and evaluation use the same windows (``train`` does not change the output).
 
 Feature columns: ``input_ids``, ``attention_mask``, ``labels`` (when the examples have ``tags``;
-gold ids on the first sub-words of the words this window scores, -100 everywhere else, so in
+gold ids on the label-carrying sub-words of the words this window scores, -100 everywhere else, so in
 training each gold word is counted once too), ``example_index``, ``scored_words`` (word indices
-this window scores, in order) and ``label_positions`` (the token position of each of those words'
-first sub-word).
+this window scores, in order) and ``label_positions`` (the token position of the sub-word that
+carries each of those words' label).
 """
 from __future__ import annotations
 
@@ -32,6 +48,9 @@ from adapterstilts.errors import UserError
 from adapterstilts.formats.base import Format, encode, pad_sequences, register_format
 
 IGNORE_INDEX = -100
+LABEL_PIECES = ("first", "first_non_space")
+DEFAULT_LABEL_PIECE = "first"  # XTREME's rule (utils_tag.py)
+BARE_SPACE = "▁"  # SentencePiece's word-start marker as a piece of its own
 
 
 class TaggingHead(nn.Module):
@@ -118,15 +137,38 @@ def _column(rows, key: str) -> list:
     return list(rows[key])
 
 
+def label_offset(piece_ids: list[int], bare_space_id: int | None, label_piece: str) -> int:
+    """Index, within a word's pieces, of the piece that carries the word's label."""
+    if label_piece == "first_non_space" and bare_space_id is not None:
+        for i, piece in enumerate(piece_ids):
+            if piece != bare_space_id:
+                return i
+    return 0
+
+
+def bare_space_id(tokenizer) -> int | None:
+    """Id of the bare "▁" piece in the tokenizer's vocabulary, None when it has none."""
+    found = tokenizer.convert_tokens_to_ids(BARE_SPACE)
+    return None if found is None or found == tokenizer.unk_token_id else int(found)
+
+
 @register_format
 class TokenTagging(Format):
     name = "tagging"
     preprocess_version = 1
 
+    def __init__(self, label_piece: str = DEFAULT_LABEL_PIECE):
+        if label_piece not in LABEL_PIECES:
+            raise UserError(f"unknown tagging label piece {label_piece!r}; use one of {', '.join(LABEL_PIECES)}")
+        self.label_piece = label_piece
+        if label_piece != DEFAULT_LABEL_PIECE:  # other features: another feature-cache entry
+            self.preprocess_version = f"{type(self).preprocess_version}+{label_piece}"
+
     def preprocess(self, examples, tokenizer, task, *, max_length: int, stride: int, train: bool):
         from datasets import Dataset, Features, Sequence, Value
 
         prefix, suffix = special_frame(tokenizer)
+        space_id = bare_space_id(tokenizer)
         budget = max_length - len(prefix) - len(suffix)
         if budget < 1:
             raise UserError(f"max_length {max_length} leaves no room for words; use a larger max_length")
@@ -147,12 +189,12 @@ class TokenTagging(Format):
                 for start, end, score_start, score_end in plan_windows([len(p) for p in pieces], budget, stride):
                     ids, labels, positions = list(prefix), [IGNORE_INDEX] * len(prefix), []
                     for word in range(start, end):
+                        word_labels = [IGNORE_INDEX] * len(pieces[word])
                         if score_start <= word < score_end:
-                            positions.append(len(ids))
-                            labels.append(int(tags[word]) if tags is not None else IGNORE_INDEX)
-                        else:
-                            labels.append(IGNORE_INDEX)
-                        labels.extend([IGNORE_INDEX] * (len(pieces[word]) - 1))
+                            at = label_offset(pieces[word], space_id, self.label_piece)
+                            positions.append(len(ids) + at)
+                            word_labels[at] = int(tags[word]) if tags is not None else IGNORE_INDEX
+                        labels.extend(word_labels)
                         ids.extend(pieces[word])
                     ids.extend(suffix)
                     labels.extend([IGNORE_INDEX] * len(suffix))

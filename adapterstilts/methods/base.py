@@ -29,8 +29,13 @@ class Method:
         ``fuse`` the names are fused (AdapterFusion) and ``train`` is the fusion layer."""
         raise NotImplementedError
 
-    def merge(self, encoder: nn.Module, names: list[str], merged: str, weights: list[float]) -> nn.Module:
-        """Add ``merged``: the weighted combination of the loaded modules ``names`` (frozen)."""
+    merge_methods: ClassVar[tuple[str, ...]] = ()  # how this method's modules can be merged (first: default)
+
+    def merge(self, encoder: nn.Module, names: list[str], merged: str, weights: list[float], *,
+              how: str | None = None, density: float | None = None, seed: int = 0) -> nn.Module:
+        """Add ``merged``: the combination of the loaded modules ``names`` (frozen) with ``weights``, by
+        merge method ``how`` (default: the method's first), ``density`` for the pruning methods; random
+        pruning (DARE) draws from a generator seeded with ``seed``, so rebuilding gives the same merge."""
         raise NotImplementedError
 
     def set_trainable(self, encoder: nn.Module, name: str) -> None:

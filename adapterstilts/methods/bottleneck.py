@@ -30,7 +30,7 @@ def _ensure_init(encoder):
 @register_method
 class Bottleneck(Method):
     name = "bottleneck"
-    default_lr = 1e-4
+    default_lr = 1e-4  # adapters' bottleneck / AdapterFusion papers' setting (Pfeiffer et al. 2021; Poth et al. 2021)
     library = "adapters"
 
     def add(self, encoder, name, settings):
@@ -77,8 +77,10 @@ class Bottleneck(Method):
         encoder.set_active_adapters(Stack(*names) if len(names) > 1 else names[0])
         return encoder
 
-    def merge(self, encoder, names, merged, weights):
-        # parameter averaging of same-shaped bottleneck adapters (adapters' "linear" strategy)
+    # adapters averages bottleneck adapters' parameters ("linear"); its other strategies are for LoRA
+    merge_methods = ("linear",)
+
+    def merge(self, encoder, names, merged, weights, *, how=None, density=None, seed=0):
         encoder.average_adapter(merged, list(names), weights=list(weights), normalize_weights=False)
         return encoder
 

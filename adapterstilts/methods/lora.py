@@ -24,7 +24,7 @@ def _is_peft(model) -> bool:
 @register_method
 class LoRA(Method):
     name = "lora"
-    default_lr = 1e-4
+    default_lr = 3e-4  # LoRA paper (Hu et al. 2021), RoBERTa-large on MNLI/QQP with r=8, alpha=16 (GLUE: 2e-4..4e-4)
     library = "peft"
 
     def add(self, encoder, name, settings):
@@ -64,9 +64,23 @@ class LoRA(Method):
                 param.requires_grad = False
         return encoder
 
-    def merge(self, encoder, names, merged, weights):
-        # "cat" concatenates the low-rank factors, so the merged update is exactly sum_i w_i * B_i A_i
-        encoder.base_model.add_weighted_adapter(list(names), list(weights), merged, combination_type="cat")
+    # peft's add_weighted_adapter: "cat" concatenates the low-rank factors, so the merged update is
+    # exactly sum_i w_i * B_i A_i; "linear" adds sqrt(w_i * scale_i)-weighted factors (same ranks); "ties",
+    # "dare_linear", "dare_ties" and "magnitude_prune" prune each factor to ``density`` first
+    merge_methods = ("cat", "linear", "ties", "dare_linear", "dare_ties", "magnitude_prune")
+
+    def merge(self, encoder, names, merged, weights, *, how=None, density=None, seed=0):
+        import torch
+
+        how = how or self.merge_methods[0]
+        with torch.random.fork_rng(devices=[]):  # DARE's random pruning: the same masks when rebuilt
+            torch.manual_seed(seed)
+            try:
+                encoder.base_model.add_weighted_adapter(list(names), list(weights), merged, combination_type=how,
+                                                        density=density)
+            except ValueError as exc:  # e.g. "linear" over modules of different ranks
+                raise UserError(f"--merge-method {how} cannot merge these modules ({str(exc).splitlines()[0]}); use "
+                                "--merge-method cat, which merges modules of any rank exactly") from None
         return encoder
 
     def save(self, encoder, name, path):

@@ -22,6 +22,15 @@ Pure functions of predictions and references, so they are testable without a mod
   One deliberate difference: when the best F1 is reached at the very last candidate the reference
   indexes past the end of the list (IndexError); here the threshold is then the last score itself,
   which extracts every candidate.
+
+  Pairs are keyed by sentence *ids*, as the reference keys them: ``sentence_ids`` is its
+  ``read_sent2id`` (a text that occurs under more than one id gets no id at all) and
+  ``candidates_by_id`` its ``read_candidate2score`` (a mined pair whose source or target text has no
+  id is dropped, while the gold pairs still count in recall).
+- ``bucc_f1`` with ``extracted=True`` scores pairs that were already extracted (a
+  ``test-<lang>.tsv`` prediction file of ``source-id<TAB>target-id`` lines) as the leaderboard's
+  ``evaluate.py`` ``bucc_f1`` does: both sides are *sets* of lines split on tabs, so a pair given
+  twice counts once and every blank line together counts as one (never correct) predicted pair.
 """
 from __future__ import annotations
 
@@ -58,6 +67,49 @@ def candidate_scores(candidates: Iterable[tuple[Hashable, Hashable, float]]) -> 
         score = float(score)
         scores[key] = max(score, scores.get(key, score))
     return scores
+
+
+def sentence_ids(ids: Iterable[str], sentences: Iterable[str]) -> dict[str, str]:
+    """{sentence: id} from parallel id and sentence lists (one entry per line of the reference's
+    ``.id`` and ``.txt`` files, zipped, so the shorter list wins), as ``read_sent2id``: both sides
+    stripped, and a sentence seen on more than one line is left out entirely."""
+    mapping: dict[str, str] = {}
+    repeated: set[str] = set()
+    for sid, sentence in zip(ids, sentences):
+        sid, sentence = str(sid).strip(), str(sentence).strip()
+        if sentence in mapping:
+            repeated.add(sentence)
+        else:
+            mapping[sentence] = sid
+    for sentence in repeated:
+        del mapping[sentence]
+    return mapping
+
+
+def candidates_by_id(candidates: Iterable[tuple[str, str, float]], source_ids: dict[str, str],
+                     target_ids: dict[str, str]) -> list[tuple[str, str, float]]:
+    """Mined ``(source text, target text, score)`` -> ``(source id, target id, score)``, in order,
+    dropping candidates whose (stripped) source or target text has no id (``read_candidate2score``)."""
+    out = []
+    for src, tgt, score in candidates:
+        src, tgt = str(src).strip(), str(tgt).strip()
+        if src in source_ids and tgt in target_ids:
+            out.append((source_ids[src], target_ids[tgt], float(score)))
+    return out
+
+
+def extracted_pair_scores(predicted: Iterable[tuple], gold: Iterable[tuple]) -> dict[str, float]:
+    """Precision, recall and F1 (percent) of already-extracted pairs, as XTREME ``evaluate.py``
+    ``bucc_f1``: over the *sets* of predicted and gold tuples (a blank line is the tuple ``("",)``);
+    all three are 0 when nothing is correct."""
+    predicted_set, gold_set = {tuple(p) for p in predicted}, {tuple(g) for g in gold}
+    correct = len(gold_set & predicted_set)
+    if correct > 0:
+        precision, recall = correct / len(predicted_set), correct / len(gold_set)
+        f1 = 2 * precision * recall / (precision + recall)
+    else:
+        precision = recall = f1 = 0
+    return {"f1": 100.0 * f1, "precision": 100.0 * precision, "recall": 100.0 * recall}
 
 
 def optimal_threshold(scores: dict[Pair, float], gold: set[Pair]) -> float:
@@ -106,7 +158,11 @@ def bucc_scores(candidates: Iterable[tuple[Hashable, Hashable, float]], gold: It
 
 
 @register_metric("bucc_f1", primary="f1")
-def bucc_f1_metric(predictions, references, *, language=None, threshold: float | None = None, **extras) -> dict[str, float]:
+def bucc_f1_metric(predictions, references, *, language=None, threshold: float | None = None,
+                   extracted: bool = False, **extras) -> dict[str, float]:
     """predictions: ``(source, target, score)`` candidates; references: gold ``(source, target)`` pairs.
-    ``threshold`` fixes the threshold instead of optimising it on the references."""
+    ``threshold`` fixes the threshold instead of optimising it on the references. ``extracted=True``:
+    predictions are already-extracted pairs (no scores), scored as sets (:func:`extracted_pair_scores`)."""
+    if extracted:
+        return extracted_pair_scores(predictions, references)
     return bucc_scores(predictions, references, threshold=threshold)

@@ -9,14 +9,23 @@ and TyDiQA-GoldP (its ``third_party/evaluate_squad.py`` is that script):
 - exact match: normalised strings equal; F1: bag-of-tokens overlap of the normalised strings split
   on whitespace, so a Chinese answer without spaces is a single token; F1 is 0 when nothing
   overlaps (also when both sides normalise to "", whose exact match is nevertheless 1);
-- per question the maximum over its gold answers; corpus scores are means, times 100.
+- per question the maximum over its gold answers; corpus scores are means, times 100;
+- a question without a prediction (``None`` in ``predictions``) scores 0 for both exact match and F1
+  and still counts in the denominator ("Unanswered question ... will receive score 0" in the official
+  v1.1 script, and in MLQA's); an empty string is a prediction like any other.
 
 ``squad_v2`` follows the official SQuAD v2.0 script: gold answers that normalise to "" are dropped
 and an unanswerable question's only gold answer is ""; F1 is 1 when prediction and gold are both
 empty and 0 when only one is; HasAns/NoAns splits are reported when the split is non-empty (as the
 script does, which omits an empty split's keys); with ``na_probs`` the best exact/F1 over
 no-answer thresholds (``best_*``, ``best_*_thresh``) are searched exactly as the script's
-``find_best_thresh``, including its handling of ties in ``na_probs``.
+``find_best_thresh``, including its handling of ties in ``na_probs`` (ties walk in the order of
+the questions given: pass them in the order of the na_prob file's keys, as the script sorts that
+dict). With ``na_probs`` and no ``na_prob_thresh`` the script's default ``--na-prob-thresh 1.0``
+applies (it matters for unbounded no-answer scores such as logit differences: a question whose
+score exceeds 1.0 counts as answered "no answer"). The v2.0 script skips a question without a
+prediction and then fails on the HasAns/NoAns split, so a missing (``None``) prediction is a
+UserError here.
 """
 from __future__ import annotations
 
@@ -30,6 +39,7 @@ from adapterstilts.metrics.base import register_metric
 from adapterstilts.metrics.classification import check_inputs
 
 ASCII_PUNCTUATION = frozenset(string.punctuation)
+DEFAULT_NA_PROB_THRESH = 1.0  # evaluate-v2.0.py ``--na-prob-thresh`` default
 _ENGLISH_ARTICLES = re.compile(r"\b(?:a|an|the)\b")
 
 
@@ -55,13 +65,15 @@ def overlap_f1(prediction_tokens: Sequence[str], gold_tokens: Sequence[str]) -> 
 def check_answers(predictions, references, metric: str, *, allow_unanswerable: bool) -> None:
     check_inputs(predictions, references, metric)
     for index, (pred, golds) in enumerate(zip(predictions, references)):
-        if not isinstance(pred, str):
+        if pred is None and not allow_unanswerable:
+            pass  # unanswered: scores 0 (v1.1 / MLQA)
+        elif not isinstance(pred, str):
             raise UserError(f"metric {metric!r}: prediction {index} is {type(pred).__name__}, expected a string")
         if isinstance(golds, str):
             raise UserError(
                 f"metric {metric!r}: reference {index} is a string; pass the list of all gold answer texts"
             )
-        if not allow_unanswerable and len(golds) == 0:
+        if not allow_unanswerable and len(golds) == 0 and pred is not None:
             raise UserError(
                 f"metric {metric!r}: reference {index} has no gold answer; SQuAD v1.1-style scoring "
                 "needs at least one (use 'squad_v2' for unanswerable questions)"
@@ -73,10 +85,13 @@ def check_answers(predictions, references, metric: str, *, allow_unanswerable: b
 
 def score_max_over_golds(predictions, references, normalize) -> dict[str, float]:
     """v1.1-style corpus scores for any normaliser: per question the best exact match and F1 over
-    its gold answers, summed in order and divided by the number of questions, in percent."""
+    its gold answers, summed in order and divided by the number of questions, in percent. A ``None``
+    prediction (no answer given) adds 0 to both sums."""
     exact_total = 0
     f1_total = 0.0
     for prediction, golds in zip(predictions, references):
+        if prediction is None:
+            continue
         normalized_prediction = normalize(prediction)
         prediction_tokens = normalized_prediction.split()
         best_exact = 0
@@ -93,7 +108,8 @@ def score_max_over_golds(predictions, references, normalize) -> dict[str, float]
 
 @register_metric("squad", primary="f1")
 def squad(predictions, references, *, language=None, **extras) -> dict[str, float]:
-    """SQuAD v1.1 / XQuAD / TyDiQA-GoldP: predictions list[str], references list[list[str]]."""
+    """SQuAD v1.1 / XQuAD / TyDiQA-GoldP: predictions list[str | None] (None: unanswered, scores 0),
+    references list[list[str]]."""
     check_answers(predictions, references, "squad", allow_unanswerable=False)
     return score_max_over_golds(predictions, references, normalize_squad)
 
@@ -146,9 +162,13 @@ def best_threshold(
 def squad_v2(predictions, references, *, language=None, na_probs=None, na_prob_thresh=None, **extras) -> dict[str, float]:
     """SQuAD v2.0: predictions list[str] ("" = no answer), references list[list[str]] ([] =
     unanswerable). Optional extras: ``na_probs`` (one no-answer score per question: enables the
-    ``best_*`` keys) and ``na_prob_thresh`` (when given, questions with na_prob > threshold count as
-    answered "no answer", as the official ``--na-prob-thresh``; the script's default 1.0 changes
-    nothing for probabilities, so no threshold is applied unless one is passed)."""
+    ``best_*`` keys) and ``na_prob_thresh`` (questions with na_prob > threshold count as answered
+    "no answer", as the official ``--na-prob-thresh``; with ``na_probs`` it defaults to the script's
+    1.0, which changes nothing for probabilities but does for unbounded scores)."""
+    for index, prediction in enumerate(predictions if isinstance(predictions, (list, tuple)) else ()):
+        if prediction is None:
+            raise UserError(f"metric 'squad_v2': question {index} has no prediction; the official SQuAD v2.0 "
+                            "script cannot score a missing prediction either: predict \"\" for no answer")
     check_answers(predictions, references, "squad_v2", allow_unanswerable=True)
     count = len(references)
     if na_probs is not None:
@@ -162,6 +182,8 @@ def squad_v2(predictions, references, *, language=None, na_probs=None, na_prob_t
 
     exact: list[float] = list(exact_raw)
     f1: list[float] = list(f1_raw)
+    if na_prob_thresh is None and na_probs is not None:
+        na_prob_thresh = DEFAULT_NA_PROB_THRESH
     if na_prob_thresh is not None:
         probabilities = na_probs if na_probs is not None else [0.0] * count
         for i, probability in enumerate(probabilities):

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from adapterstilts.errors import UserError
-from adapterstilts.formats.base import Format, get_format
+from adapterstilts.formats.base import Format, format_settings, get_format
 from adapterstilts.methods import Method, get_method
 from adapterstilts.model.backbone import BackboneOptions, architecture, config_fingerprint, load_config, load_encoder
 from adapterstilts.methods.lora import TRAINED as LORA_TRAINED
@@ -53,6 +53,7 @@ class Assembled:
     intermediate_names: list[str]  # the frozen intermediates' names inside the encoder
     architecture: dict  # the base model's architecture fields (recorded in the manifest)
     composition_fields: dict  # what the composition records to rebuild the run (merge weights, a chain's order)
+    language_folder: Path | None = None  # a language adapter stacked under the modules (MAD-X)
 
 
 def module_name_for(method: Method, task: str) -> str:
@@ -92,7 +93,7 @@ def build_for_training(config, intermediate_runs: list[Run], module_name: str | 
     from adapterstilts.compose import BuildContext, get_composition
 
     task = get_task(config.task)
-    fmt = get_format(task.format)
+    fmt = get_format(task.format, **format_settings(config))
     method = get_method(config.method)
     composition = get_composition(config.compose)
     options: BackboneOptions = config.backbone()
@@ -110,13 +111,21 @@ def build_for_training(config, intermediate_runs: list[Run], module_name: str | 
     path = composition.backbone_path(method.name, intermediate_runs)
     encoder = load_encoder(options, path=path, trainable=method.name == "full")
     ctx = BuildContext(encoder, method, intermediate_runs, names, name, config.method_settings(),
-                       config.merge_weights, task=task.name)
+                       config.merge_weights, task=task.name, merge_method=config.merge_method,
+                       merge_density=config.merge_density, seed=config.seed, fusion_gate=config.fusion_gate)
     encoder, name = composition.build(ctx)
     ctx.encoder = encoder
+    language_folder = None
+    if config.language_adapter:
+        from adapterstilts.compose import language
+
+        language_folder = language.resolve(config.language_adapter, model=config.model,
+                                           allow_pickle=config.allow_pickle, log=lambda m: None)
+        language.attach(encoder, language_folder)
     head = _head_for(fmt, task, encoder)
     model = TaskModel(encoder, head, fmt, quantized=options.quantized)
     return Assembled(model, task, fmt, method, name, intermediate_runs, config_hash, names, architecture(base_config),
-                     composition.manifest_fields(ctx))
+                     composition.manifest_fields(ctx), language_folder)
 
 
 def build_from_run(config, run: Run) -> Assembled:
@@ -129,7 +138,7 @@ def build_from_run(config, run: Run) -> Assembled:
     from adapterstilts.compose import LoadContext, get_composition
 
     task, method = get_task(config.task), get_method(config.method)
-    fmt = get_format(task.format)
+    fmt = get_format(task.format, **format_settings(config))
     if run.method != method.name:
         raise UserError(f"init_from {run.path} is a {run.method} run but --method is {method.name}; use "
                         f"--method {run.method}")
@@ -148,13 +157,29 @@ def build_from_run(config, run: Run) -> Assembled:
         encoder = load_encoder(options, path=str(run.module_dir), trainable=True)
     else:
         encoder = composition.load(LoadContext(load_encoder(options, trainable=False), method, run, entries))
-        method.set_trainable(encoder, run.module_name)
+        language_folder = _attach_language_adapter(encoder, run)
+        for param in encoder.parameters():  # loading can leave modules trainable: only the run's own trains
+            param.requires_grad = False
+        composition.make_trainable(encoder, method, run.module_name)
     head = _head_for(fmt, task, encoder)
     head.load_state_dict(load_file(str(head_file)))
-    fields = {k: run.manifest[k] for k in ("merge_weights", "chain") if run.manifest.get(k)}
+    fields = {k: run.manifest[k] for k in ("merge_weights", "merge_method", "merge_density", "merge_seed", "chain",
+                                           "fusion_gate")
+              if run.manifest.get(k) is not None}
     model = TaskModel(encoder, head, fmt, quantized=options.quantized)
     return Assembled(model, task, fmt, method, run.module_name, [], config_hash, [e["module_name"] for e in entries],
-                     architecture(base_config), fields)
+                     architecture(base_config), fields, language_folder if method.name != "full" else None)
+
+
+def _attach_language_adapter(encoder, run: Run) -> Path | None:
+    """A run trained with a language adapter: its copy, under the modules as in training."""
+    if not run.manifest.get("language_adapter"):
+        return None
+    from adapterstilts.compose import language
+
+    folder = run.path / language.FOLDER
+    language.attach(encoder, folder)
+    return folder
 
 
 def record_intermediates(runs: list[Run], names: list[str], out: Path, *, copy: bool) -> list[dict]:
@@ -219,7 +244,9 @@ def _assemble_run_encoder(run: Run, options: BackboneOptions | None) -> nn.Modul
     check_base(run, config_fingerprint(base_config), options.model)
     encoder = load_encoder(options, trainable=False)
     ctx = LoadContext(encoder, method, run, list(manifest.get("intermediates") or []))
-    return get_composition(run.compose).load(ctx)
+    encoder = get_composition(run.compose).load(ctx)
+    _attach_language_adapter(encoder, run)
+    return encoder
 
 
 def head_for_task(run: Run, task_name: str | None = None) -> tuple[str, Path]:
@@ -236,14 +263,16 @@ def head_for_task(run: Run, task_name: str | None = None) -> tuple[str, Path]:
     return run.manifest["task"], run.head_file
 
 
-def load_run_model(run: Run, options: BackboneOptions | None = None, log=print,
-                   task_name: str | None = None) -> tuple[TaskModel, Task, Format]:
-    """Rebuild a finished run's model (intermediates + module + head) for evaluation."""
+def load_run_model(run: Run, options: BackboneOptions | None = None, log=print, task_name: str | None = None,
+                   format_overrides: dict | None = None) -> tuple[TaskModel, Task, Format]:
+    """Rebuild a finished run's model (intermediates + module + head) for evaluation, with the format
+    settings it was trained with (``format_overrides``: e.g. another QA answer text at evaluation)."""
     from safetensors.torch import load_file
 
     head_task, head_file = head_for_task(run, task_name)
     task = get_task(head_task)
-    fmt = get_format(task.format)
+    settings = {**format_settings(run.manifest.get("hyperparameters") or {}), **(format_overrides or {})}
+    fmt = get_format(task.format, **settings)
     encoder = load_run_encoder(run, options, log)
     head = _head_for(fmt, task, encoder)
     head.load_state_dict(load_file(str(head_file)))

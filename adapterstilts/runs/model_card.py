@@ -254,9 +254,12 @@ def library_usage(manifest: dict, repo_id: str) -> str:
     patterns = '["module/*", "intermediates/*"]' if entries else '["module/*"]'
     load_base = f'{"base" if method == "lora" else "model"} = AutoModel.from_pretrained("{base_id}", add_pooling_layer=False)'
     fetch = f'path = snapshot_download("{repo_id}", allow_patterns={patterns})'
+    text = "\n".join(lines)
+    uses = [imp for needle, imp in (("json.", "import json"), ("torch.", "import torch")) if needle in text]
+    uses_st = ["from safetensors.torch import load_file"] if "load_file(" in text else []
     if method == "lora":
-        code = ["import os", "", "from huggingface_hub import snapshot_download", "from peft import PeftModel",
-                "from transformers import AutoModel", "", load_base, fetch, *lines]
+        code = ["import os", *uses, "", "from huggingface_hub import snapshot_download", "from peft import PeftModel",
+                *uses_st, "from transformers import AutoModel", "", load_base, fetch, *lines]
         if not entries:
             code.append(f'# online, peft also takes the subfolder directly: PeftModel.from_pretrained(base, '
                         f'"{repo_id}", subfolder="module")')

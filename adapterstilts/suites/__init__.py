@@ -6,6 +6,8 @@ from __future__ import annotations
 from adapterstilts.suites.base import (QA_CONVENTIONS, ROLES, SCORE_RULES, SUITES, Group, Protocol, Suite,
                                        SuiteScore, SuiteTask, register_suite, score_by_rule)
 from adapterstilts.suites import xtreme  # noqa: F401,E402  (registration)
+from adapterstilts.suites import xtreme_r  # noqa: F401,E402  (registration: XTREME-R)
+from adapterstilts.suites import xglue  # noqa: F401,E402  (registration: XGLUE-Understanding)
 from adapterstilts.suites.xtreme import XTREME  # noqa: E402
 
 

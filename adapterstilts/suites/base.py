@@ -9,7 +9,8 @@ suites of its kind (XTREME-R) share:
 2. the number a task contributes is, by its ``score`` rule: "qa" -> (EM + F1) / 2 in the official
    convention (``qa_convention="em_f1_mean"``), or F1 alone as many papers report it, X-STILTs
    included (``"f1"``); "f1" -> F1 (seqeval F1 for tagging, BUCC's mined-pair F1); "accuracy" ->
-   accuracy;
+   accuracy; "map@20" -> mean average precision at 20 (XTREME-R's Mewsli-X and LAReQA, the key
+   ``evaluate.py`` reports); "ndcg" -> nDCG averaged over queries (XGLUE's WPR);
 3. the overall score is the unweighted mean over the tasks, given only when *every* task of the
    suite is present; a group's score (XTREME's sentence classification, structured prediction,
    question answering, sentence retrieval) only when every task of that group is present.
@@ -29,7 +30,9 @@ QA_CONVENTIONS = {
     "f1": "QA tasks scored by F1",
     "em_f1_mean": "QA tasks scored by (EM + F1) / 2 as XTREME's official evaluate.py",
 }
-SCORE_RULES = {"accuracy": "accuracy", "f1": "F1", "qa": "QA convention"}
+SCORE_RULES = {  # a task's score rule -> how descriptions name it; every rule but "qa" is a metric key
+    "accuracy": "accuracy", "f1": "F1", "qa": "QA convention", "map@20": "mAP@20", "ndcg": "nDCG",
+}
 ROLES = {
     "fine_tune": "trained on its English training data, then evaluated zero-shot on every language",
     "encoder_only": "no task training: evaluated directly from the (intermediate-trained) encoder",

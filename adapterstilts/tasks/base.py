@@ -63,6 +63,7 @@ class Task:
     doc_stride: ClassVar[int] = 128
     requires_local_data: ClassVar[DataRequirement | None] = None
     no_answer: ClassVar[bool] = False  # QA: unanswerable questions exist (SQuAD v2)
+    unsupported: ClassVar[str | None] = None  # listed (e.g. in a suite) but not trainable here: the one-line reason
     null_score_threshold: ClassVar[float] = 0.0  # QA: predict "" when null score - best span > this
 
     def sources(self, split: str, language: str) -> list[Source]:
@@ -106,4 +107,7 @@ def register_task(cls: type[Task]) -> type[Task]:
 def get_task(name: str) -> Task:
     from adapterstilts import tasks  # noqa: F401  (imports every task module, filling the registry)
 
-    return TASKS.get(name)()
+    cls = TASKS.get(name)
+    if cls.unsupported:
+        raise UserError(cls.unsupported)
+    return cls()

@@ -254,6 +254,15 @@ class BUCC2018(_Retrieval):
         self._no_training(split, language)
         return [Source(XTREME, f"bucc18.{language}", split)]
 
+    def sentence_ids(self, split: str, language: str, data: str) -> tuple[list[str], list[str]]:
+        """Sentence ids of the rows, in row order: google/xtreme ``bucc18`` carries them in its
+        ``source_lang`` / ``target_lang`` columns ("de-000159", "en-000219"); BUCC is scored by id."""
+        from adapterstilts.data.loading import load_source
+
+        (source,) = self.sources(split, language)
+        raw = load_source(self, source, data)
+        return [str(i) for i in raw["source_lang"]], [str(i) for i in raw["target_lang"]]
+
 
 @register_task
 class Tatoeba(_Retrieval):

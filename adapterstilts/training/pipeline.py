@@ -66,6 +66,10 @@ def prepare(config: TrainConfig, log=print) -> tuple[TrainConfig, Path, list[Run
     output = Path(config.output)
     if output.exists() and any(output.iterdir()) and not config.overwrite:
         raise UserError(f"output folder {output} is not empty; choose a new --output or pass --overwrite")
+    if config.language_adapter:  # a missing or wrong language adapter: before any model loads
+        from adapterstilts.compose import language
+
+        language.resolve(config.language_adapter, model=config.model, allow_pickle=config.allow_pickle, log=log)
     return config, output, intermediate_runs, init_run
 
 
@@ -91,12 +95,15 @@ def check_trainable(model, config: TrainConfig, name: str, log) -> tuple[int, in
     return trainable, total
 
 
-def save_module(work: Path, assembled, tokenizer, config: TrainConfig) -> Path:
+def save_module(work: Path, assembled, tokenizer, config: TrainConfig, compose: str | None = None) -> Path:
     """The run's module in its library's own format (a full fine-tune: the encoder and its tokenizer)."""
+    from adapterstilts.compose import get_composition
+
     module_dir = work / MODULE_DIR
     if module_dir.exists():
         shutil.rmtree(module_dir)
-    assembled.method.save(assembled.model.encoder, assembled.module_name, module_dir)
+    get_composition(compose or config.compose).save(assembled.model.encoder, assembled.method, assembled.module_name,
+                                                    module_dir)
     if config.method == "full":
         tokenizer.save_pretrained(str(module_dir))
     return module_dir
@@ -142,13 +149,14 @@ def train(config: TrainConfig, *, log=print, keep_model: bool = False) -> Run:
     """Train one run; returns the finished run folder (with the trained model when keep_model)."""
     config, output, intermediate_runs, init_run = prepare(config, log)
     tokenizer = load_tokenizer(config.model, config.revision)
+    # a run trained further keeps the composition of the run it continues
+    compose = init_run.compose if init_run is not None else config.compose
     if init_run is not None:
         assembled = build_from_run(config, init_run)
-        config = replace(config, compose=init_run.compose)  # the run it continues decides how modules combine
     else:
         assembled = build_for_training(config, intermediate_runs)
     task, fmt, model = assembled.task, assembled.fmt, assembled.model
-    trainable, total = check_trainable(model, config, task.name, log)
+    trainable, total = check_trainable(model, replace(config, compose=compose), task.name, log)
 
     max_length = config.max_length or task.max_length
     stride = config.doc_stride or min(task.doc_stride, max_length // 3)  # 384 -> 128; shorter windows scale
@@ -183,16 +191,22 @@ def train(config: TrainConfig, *, log=print, keep_model: bool = False) -> Run:
         return None  # type: ignore[return-value]
     _write_log(trainer.state.log_history, work / TRAIN_LOG)
 
-    module_dir = save_module(work, assembled, tokenizer, config)
+    module_dir = save_module(work, assembled, tokenizer, config, compose)
     save_head(model.head, work / HEAD_FILE)
+    extra: dict = {}
+    if assembled.language_folder is not None:  # the run's own copy: it is self-contained
+        from adapterstilts.compose import language
+
+        language.save_copy(assembled.language_folder, work)
+        extra["language_adapter"] = {"source": config.language_adapter or (init_run.manifest.get(
+            "language_adapter") or {}).get("source"), "folder": language.FOLDER}
     if init_run is not None:  # the continued run's intermediates come along as they were
         entries = _carry_intermediates(init_run, work)
     else:
         from adapterstilts.compose import get_composition
 
         entries = record_intermediates(intermediate_runs, assembled.intermediate_names, work,
-                                       copy=get_composition(config.compose).copies_intermediates)
-    extra: dict = {}
+                                       copy=get_composition(compose).copies_intermediates)
     if derived is not None:  # the spec reproduces the rows (tasks/derived.py); "examples": the count used
         extra["train_data"] = {**derived.to_spec(), **derived.record(), "examples": len(train_examples)}
     if init_run is not None:
@@ -200,7 +214,7 @@ def train(config: TrainConfig, *, log=print, keep_model: bool = False) -> Run:
                               "compose": init_run.compose}
     if selection is not None:
         extra["selection"] = selection.summary()
-    manifest = manifest_of(config, assembled, kind=task.kind, task=task.name, fmt=task.format, result=result,
+    manifest = manifest_of(replace(config, compose=compose), assembled, kind=task.kind, task=task.name, fmt=task.format, result=result,
                            started=started, features=len(features), module_dir=module_dir, trainable=trainable,
                            total=total, max_length=max_length, stride=stride,
                            head={"format": fmt.name, "labels": list(task.labels), "file": HEAD_FILE},

@@ -22,7 +22,8 @@ def _hyperparameters(config: TrainConfig, default_lr: float, max_length: int, st
             "doc_stride": stride, "max_train_examples": config.max_train_examples,
             "precision": "bf16" if config.bf16 else "fp16" if config.fp16 else "fp32",
             "quantization": "8bit" if config.load_in_8bit else "4bit" if config.load_in_4bit else None,
-            "gradient_checkpointing": config.gradient_checkpointing}
+            "gradient_checkpointing": config.gradient_checkpointing,
+            "qa_answer_text": config.qa_answer_text, "tagging_label_piece": config.tagging_label_piece}
 
 
 def _resumable_checkpoint(work: Path, config: TrainConfig) -> Path | None:

@@ -1,0 +1,174 @@
+"""Readers for the official XTREME prediction and label files (google-research/xtreme ``evaluate.py``),
+each turning one file into the inputs of a registered metric. The reading rules are the official
+ones; anything the official script would crash on (or silently misread) is a UserError naming the
+file and line.
+
+- label lines (``read_label``): one label per line, each line stripped; a blank line is the label "".
+- tag files (``read_tag``): one tag per line (stripped); a blank line ends a sentence (two blank lines
+  in a row give an empty sentence); the last sentence needs no blank line after it.
+- id-pair lines (BUCC): label lines, each split on tabs (evaluate.py ``bucc_f1``).
+- Tatoeba index lines: label lines compared as strings; here each must be a plain integer.
+- SQuAD JSON (``read_squad``): a file with a top-level ``data`` gives ``data``, any other JSON is used
+  as is; labels are the SQuAD ``data`` list, predictions a ``{question id: answer text}`` object.
+- XCOPA JSON lines (``read_xcopa``): one JSON object per line, its ``label`` is the label.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from adapterstilts.errors import UserError
+
+
+def _text_lines(path: Path) -> list[str]:
+    """The file's lines without their line ends, as ``for line in f`` yields them (no extra empty
+    line after a final newline)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path} does not exist") from None
+    except IsADirectoryError:
+        raise UserError(f"{path} is a folder, not a file") from None
+    except UnicodeDecodeError as exc:
+        line = text_line_of(path, exc.start)
+        raise UserError(f"{path}:{line}: not UTF-8 text") from None
+    # str.splitlines would also split on \x0b, \x1c, \u2028...: split on \n only, as Python's file
+    # iteration does in text mode (universal newlines: \r\n and \r become \n)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def text_line_of(path: Path, byte_offset: int) -> int:
+    return path.read_bytes()[:byte_offset].count(b"\n") + 1
+
+
+def read_label_lines(path: Path) -> list[str]:
+    """``read_label``: every line, stripped."""
+    return [line.strip() for line in _text_lines(path)]
+
+
+def read_index_lines(path: Path) -> list[str]:
+    """Tatoeba: label lines, each a plain non-negative integer (the retrieved row)."""
+    lines = read_label_lines(path)
+    for number, line in enumerate(lines, 1):
+        if not line.isdigit() or not line.isascii() or str(int(line)) != line:
+            raise UserError(f"{path}:{number}: {line!r} is not a row index; Tatoeba files hold one integer per line")
+    return lines
+
+
+def read_pair_lines(path: Path) -> list[tuple[str, ...]]:
+    """BUCC: label lines split on tabs (``source-id<TAB>target-id``); blank lines are kept (``("",)``)."""
+    return [tuple(line.split("\t")) for line in read_label_lines(path)]
+
+
+def read_tag_sentences(path: Path) -> tuple[list[list[str]], list[int]]:
+    """``read_tag``: (sentences of tags, the line number each sentence starts on)."""
+    sentences: list[list[str]] = []
+    starts: list[int] = []
+    current: list[str] = []
+    start = 1
+    for number, line in enumerate(_text_lines(path), 1):
+        line = line.strip()
+        if line:
+            if not current:
+                start = number
+            current.append(line)
+        else:
+            sentences.append(current)
+            starts.append(start if current else number)
+            current = []
+    if current:
+        sentences.append(current)
+        starts.append(start)
+    return sentences, starts
+
+
+def read_jsonl_labels(path: Path) -> list[Any]:
+    """``read_xcopa``: the ``label`` of the JSON object on every line."""
+    labels = []
+    for number, line in enumerate(_text_lines(path), 1):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{path}:{number}: not a JSON object ({exc.msg})") from None
+        if not isinstance(row, dict) or "label" not in row:
+            raise UserError(f"{path}:{number}: needs a JSON object with a \"label\"")
+        labels.append(row["label"])
+    return labels
+
+
+def read_json(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path} does not exist") from None
+    except IsADirectoryError:
+        raise UserError(f"{path} is a folder, not a file") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}:{text_line_of(path, exc.start)}: not UTF-8 text") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+
+
+def read_squad(path: Path) -> Any:
+    """``read_squad``: ``content["data"]`` when the top level has it, else the content."""
+    content = read_json(path)
+    if isinstance(content, dict) and "data" in content:
+        return content["data"]
+    return content
+
+
+def squad_questions(path: Path) -> list[tuple[str, list[str]]]:
+    """(question id, gold answer texts) of every question of a SQuAD-format label file, in order
+    (a repeated id counts every time, as the official loop counts questions)."""
+    articles = read_squad(path)
+    if not isinstance(articles, list):
+        raise UserError(f"{path}: a SQuAD label file needs {{\"data\": [{{\"paragraphs\": [{{\"qas\": [...]}}]}}]}}")
+    questions = []
+    for a, article in enumerate(articles):
+        paragraphs = article.get("paragraphs") if isinstance(article, dict) else None
+        if not isinstance(paragraphs, list):
+            raise UserError(f"{path}: data[{a}] has no \"paragraphs\" list")
+        for p, paragraph in enumerate(paragraphs):
+            qas = paragraph.get("qas") if isinstance(paragraph, dict) else None
+            if not isinstance(qas, list):
+                raise UserError(f"{path}: data[{a}].paragraphs[{p}] has no \"qas\" list")
+            for q, qa in enumerate(qas):
+                where = f"data[{a}].paragraphs[{p}].qas[{q}]"
+                if not isinstance(qa, dict) or "id" not in qa or not isinstance(qa.get("answers"), list):
+                    raise UserError(f"{path}: {where} needs an \"id\" and an \"answers\" list")
+                texts = []
+                for answer in qa["answers"]:
+                    if not isinstance(answer, dict) or not isinstance(answer.get("text"), str):
+                        raise UserError(f"{path}: {where} (id {qa['id']}) has an answer without a \"text\" string")
+                    texts.append(answer["text"])
+                questions.append((str(qa["id"]), texts))
+    return questions
+
+
+def squad_predictions(path: Path) -> dict[str, str]:
+    """``{question id: answer text}`` of a prediction file (through ``read_squad`` like the official)."""
+    content = read_squad(path)
+    if not isinstance(content, dict):
+        raise UserError(f"{path}: a QA prediction file is a JSON object {{\"question id\": \"answer text\"}}")
+    for qid, answer in content.items():
+        if not isinstance(answer, str):
+            raise UserError(f"{path}: the prediction for question {qid!r} is {type(answer).__name__}, not a string")
+    return content
+
+
+def na_probabilities(path: Path) -> dict[str, float]:
+    """SQuAD v2 no-answer scores ``{question id: number}``, in file order."""
+    content = read_json(path)
+    if not isinstance(content, dict):
+        raise UserError(f"{path}: a no-answer probability file is a JSON object {{\"question id\": number}}")
+    for qid, value in content.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise UserError(f"{path}: the no-answer score of question {qid!r} is {value!r}, not a number")
+    return {qid: float(value) for qid, value in content.items()}
