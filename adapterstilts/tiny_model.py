@@ -49,7 +49,9 @@ def train_tokenizer(vocab_size: int = 2000):
         vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, unk_token="<unk>", shrinking_factor=0.75,
         show_progress=False,
     )
-    tok.train_from_iterator(corpus_lines(), trainer=trainer)
+    lines = corpus_lines()
+    tok.train_from_iterator(lines, trainer=trainer)
+    tok.model = _fixed_vocabulary(tok, lines)
     bos, eos = tok.token_to_id("<s>"), tok.token_to_id("</s>")
     tok.post_processor = processors.TemplateProcessing(
         single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", bos), ("</s>", eos)]
@@ -58,6 +60,38 @@ def train_tokenizer(vocab_size: int = 2000):
         tokenizer_object=tok, bos_token="<s>", eos_token="</s>", sep_token="</s>", cls_token="<s>",
         unk_token="<unk>", pad_token="<pad>", mask_token="<mask>", model_max_length=512,
     )
+
+
+def _fixed_vocabulary(tok, lines: list[str], passes: int = 3):
+    """The trained pieces with scores that do not depend on the process. The Unigram trainer picks the
+    same pieces every time, but it iterates hash maps seeded per process, so its scores (and the
+    vocabulary order) differ from build to build. Here the scores are re-estimated deterministically:
+    start from each piece's (add-one) substring frequency in the pre-tokenised corpus, then a few
+    hard-EM passes (segment the corpus with the current scores, score = log of each piece's add-one
+    share of the segmentation). The vocabulary is ordered by score, then piece: same seed, same bytes."""
+    import math
+    from collections import Counter
+
+    from tokenizers import Tokenizer, models
+
+    pieces = [p for p, _ in json.loads(tok.to_str())["model"]["vocab"]]
+    specials = [p for p in SPECIAL_TOKENS if p in pieces]
+    ordinary = sorted(p for p in pieces if p not in SPECIAL_TOKENS)
+    words = [w for line in lines for w, _ in tok.pre_tokenizer.pre_tokenize_str(tok.normalizer.normalize_str(line))]
+    text = "\n".join(words)
+    counts = {p: text.count(p) for p in ordinary}
+
+    def model(counts: dict[str, int]):
+        total = sum(counts.values()) + len(counts)
+        scored = sorted(((p, math.log((counts[p] + 1) / total)) for p in ordinary), key=lambda x: (-x[1], x[0]))
+        return models.Unigram([(p, 0.0) for p in specials] + scored, unk_id=specials.index("<unk>"),
+                              byte_fallback=False)
+
+    for _ in range(passes):
+        segmenter = Tokenizer(model(counts))
+        usage = Counter(piece for word in words for piece in segmenter.encode(word, add_special_tokens=False).tokens)
+        counts = {p: usage.get(p, 0) for p in ordinary}
+    return model(counts)
 
 
 def make_tiny_model(out_dir: str | os.PathLike, *, layers: int = 4, hidden: int = 64, heads: int = 4,
@@ -88,6 +122,9 @@ def make_tiny_model(out_dir: str | os.PathLike, *, layers: int = 4, hidden: int 
     model = XLMRobertaModel(config, add_pooling_layer=False)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tiny-", dir=out.parent))
+    from adapterstilts.runs.folder import user_mode
+
+    user_mode(tmp, directory=True)
     model.save_pretrained(tmp, safe_serialization=True)
     tokenizer.save_pretrained(tmp)
     (tmp / "adapterstilts_tiny.json").write_text(json.dumps({"layers": layers, "hidden": hidden, "seed": seed}))

@@ -205,3 +205,29 @@ def test_the_cluster_path_trains_each_run_in_one_job(tmp_path, tiny_model_dir, m
     assert len(trained) == len(set(trained)) == 2  # mnli and mnli>qqp, once each
     events = [json.loads(line)["event"] for line in (Path(plan.root) / "grid_log.jsonl").read_text().splitlines()]
     assert events.count("train-target-start") == 2 + 2 * 2  # two English runs, then one few-shot run per language
+
+
+def test_a_second_driver_on_the_same_folder_is_refused_or_waits(tmp_path):
+    import os
+    import threading
+
+    from adapterstilts.experiments.lock import LOCK_FILE, grid_lock
+
+    logs = []
+    with grid_lock(tmp_path):
+        holder = json.loads((tmp_path / LOCK_FILE).read_text())
+        assert holder["pid"] == os.getpid()
+        with pytest.raises(UserError, match=f"pid {os.getpid()}.*--wait"):
+            with grid_lock(tmp_path):
+                pass
+        done = []
+        waiter = threading.Thread(target=lambda: grid_lock(tmp_path, wait=True, poll=0.05, log=logs.append)
+                                  .__enter__() and done.append(1) or done.append(1))
+        waiter.start()
+        waiter.join(0.3)
+        assert not done and any("waiting for" in line for line in logs)
+    waiter.join(5)
+    assert done  # it started once the first one let go
+    (tmp_path / LOCK_FILE).write_text(json.dumps({"pid": 999999, "host": __import__("socket").gethostname()}))
+    with grid_lock(tmp_path, log=logs.append):  # a dead driver's lock is taken over, and said so
+        assert "taking over" in logs[-1]

@@ -33,6 +33,16 @@ def user_errors(fn):
         except UserError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted; finished work is kept: re-run the same command to resume", err=True)
+            raise typer.Exit(130) from None
+        except OSError as exc:  # a full disk, a read-only file system: where, and what to do
+            if exc.errno in (28, 30, 122):  # ENOSPC, EROFS, EDQUOT
+                where = f" writing {exc.filename}" if exc.filename else ""
+                typer.echo(f"error: {exc.strerror}{where}; free space or choose another --output, then re-run "
+                           "(finished work is kept)", err=True)
+                raise typer.Exit(2) from None
+            raise
 
     return wrapper
 

@@ -65,6 +65,8 @@ def run_command(
         "--report-to", help="Training curves: tensorboard | wandb | mlflow | none (default: recipe's; auto = "
                             "tensorboard when installed).")] = None,
     keep_going: Annotated[bool, typer.Option("--keep-going", help="Local: go on with other cells when one fails.")] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="If another `run` holds this output folder, wait for it "
+                                       "instead of stopping.")] = False,
     retrain_changed: Annotated[bool, typer.Option(
         "--retrain-changed", help="Retrain finished runs whose settings differ from the recipe's (default: stop "
                                   "with an error naming the change).")] = False,
@@ -96,7 +98,7 @@ def run_command(
     options = ExecutorOptions(kind=executor, partition=partition, gpus_per_node=gpus_per_node,
                               cpus_per_task=cpus_per_task, mem_gb=mem_gb, timeout_min=timeout_min,
                               array_parallelism=array_parallelism)
-    run_grid(plan, options, keep_going=keep_going, log=_echo_err)
+    run_grid(plan, options, keep_going=keep_going, wait=wait, log=_echo_err)
     typer.echo(f"results in {plan.store}; table: adapterstilts report {plan.store}")
 
 

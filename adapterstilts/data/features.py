@@ -71,6 +71,9 @@ def build_features(task: Task, fmt: Format, tokenizer, *, split: str, language: 
     if use_cache:
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        from adapterstilts.runs.folder import user_mode
+
+        user_mode(tmp, directory=True)
         features.save_to_disk(str(tmp))
         try:
             os.replace(tmp, folder)

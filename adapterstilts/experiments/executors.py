@@ -198,7 +198,8 @@ def _reason(exc: BaseException) -> str:
     return last if isinstance(exc, UserError) else f"{type(exc).__name__}: {last}".rstrip(": ")
 
 
-def run_grid(plan: Plan, executor: ExecutorOptions | None = None, *, keep_going: bool = False, log=print) -> Summary:
+def run_grid(plan: Plan, executor: ExecutorOptions | None = None, *, keep_going: bool = False, wait: bool = False,
+             log=print) -> Summary:
     executor = executor or ExecutorOptions()
     if executor.kind not in EXECUTORS:
         raise UserError(f"unknown --executor {executor.kind!r}; choose one of: {', '.join(EXECUTORS)}")
@@ -211,27 +212,53 @@ def run_grid(plan: Plan, executor: ExecutorOptions | None = None, *, keep_going:
     for key, why in summary.blocked.items():
         log(f"skipping {key}: {why}")
     submitter = None if executor.kind == "local" else _submitit_executor(plan, executor)
-    prepare(plan, log)
-    store = ResultsStore(plan.store)
-    if submitter is None:
-        for cell in runnable:
-            try:
-                record = run_cell(plan, cell, log=log)
-            except Exception as exc:
-                if not keep_going:
-                    raise
-                summary.failed[cell.key] = _reason(exc)
-                log(f"failed {cell.key}: {_reason(exc)}")
-                continue
-            _commit(plan, store, cell, record, summary, log)
-    else:
-        _run_submitit(plan, runnable, submitter, executor.kind, store, summary, log)
+    from adapterstilts.experiments.lock import grid_lock
+
+    with grid_lock(plan.root, wait=wait, log=log):
+        prepare(plan, log)
+        store = ResultsStore(plan.store)
+        if submitter is None:
+            _run_local(plan, runnable, store, summary, keep_going, log)
+        else:
+            _run_submitit(plan, runnable, submitter, executor.kind, store, summary, log)
     log(summary.line())
     if summary.failed:
         first = next(iter(summary.failed.items()))
         raise UserError(f"{len(summary.failed)} cell(s) failed (first: {first[0]}: {first[1]}); finished cells are "
                         f"kept: fix the cause and run again to resume (events in {plan.log_path})")
     return summary
+
+
+def _run_local(plan: Plan, cells: list[Cell], store: ResultsStore, summary: Summary, keep_going: bool, log) -> None:
+    """One cell after another, with a progress line each ("cell 17/99: ..., ETA ...")."""
+    import time
+
+    spent: list[float] = []
+    for i, cell in enumerate(cells, 1):
+        cached = cached_result(plan, cell) is not None
+        if not cached:
+            eta = ""
+            if spent:
+                left = sum(1 for c in cells[i:] if cached_result(plan, c) is None)
+                eta = f", ETA {_duration(sum(spent) / len(spent) * (left + 1))}"
+            log(f"cell {i}/{len(cells)}: {cell.key}{eta}")
+        started = time.time()
+        try:
+            record = run_cell(plan, cell, log=log)
+        except Exception as exc:
+            if not keep_going:
+                raise
+            summary.failed[cell.key] = _reason(exc)
+            log(f"failed {cell.key}: {_reason(exc)}")
+            continue
+        if not cached:
+            spent.append(time.time() - started)
+        _commit(plan, store, cell, record, summary, log)
+
+
+def _duration(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m{int(seconds % 60):02d}s"
 
 
 def _intermediate_job(plan: Plan, job: Intermediate) -> str:

@@ -29,6 +29,14 @@ TRAIN_LOG = "train_log.jsonl"
 INTERMEDIATES_DIR = "intermediates"
 
 
+def user_mode(path: str | os.PathLike, directory: bool = False) -> None:
+    """Give a file made by ``tempfile`` (0600, folders 0700) the mode the user's umask gives new files,
+    so a group on a shared cluster can read results and models."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, (0o777 if directory else 0o666) & ~mask)
+
+
 def write_json_atomic(path: str | os.PathLike, data: Any) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -39,6 +47,7 @@ def write_json_atomic(path: str | os.PathLike, data: Any) -> Path:
             handle.write("\n")
             handle.flush()
             os.fsync(handle.fileno())
+        user_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
