@@ -90,6 +90,10 @@ def run_command(
 
     if report_to is not None and report_to not in REPORT_TO:
         raise UserError(f"unknown --report-to {report_to!r}; choose one of: {', '.join(REPORT_TO)}")
+    from adapterstilts.experiments.executors import EXECUTORS
+
+    if executor not in EXECUTORS:  # also with --dry-run: a typo is named before anything is planned
+        raise UserError(f"unknown --executor {executor!r}; choose one of: {', '.join(EXECUTORS)}")
     plan = expand(load_recipe(recipe, set_), only, report_to=report_to)
     plan.retrain_changed = retrain_changed
     if dry_run:

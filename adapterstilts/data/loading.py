@@ -30,13 +30,54 @@ def load_examples(task: Task, split: str, language: str, data: str = "sample"):
         raise UserError(f"task {task.name!r} has no {split!r} split in language {language!r}")
     parts = []
     for src in sources:
-        raw = _apply_filters(load_source(task, src, data), src)
+        raw = load_source(task, src, data)
+        where = _where(data, src)
+        missing = [column for column, _ in (*src.keep, *src.drop) if column not in raw.column_names]
+        if missing:
+            raise UserError(f"{where} has no column {missing[0]!r} (it has: {', '.join(raw.column_names)}); "
+                            f"give the file {src.describe()}'s columns")
+        raw = _apply_filters(raw, src)
         if len(raw) == 0:
-            where = "the bundled sample" if data == "sample" else f"--data {data}"
-            raise UserError(f"{where} has no rows of {src.describe()} for language {language!r}; "
+            hint = "the bundled sample" if data == "sample" else f"--data {data}"
+            raise UserError(f"{hint} has no rows of {src.describe()} for language {language!r}; "
                             f"evaluate other languages (--languages) or provide the data (--data DIR)")
-        parts.append(task.canonicalize(raw, src))
-    return parts[0] if len(parts) == 1 else datasets.concatenate_datasets(parts)
+        try:
+            parts.append(task.canonicalize(raw, src))
+        except KeyError as exc:
+            raise UserError(f"{where} has no column {exc.args[0]!r} (it has: {', '.join(raw.column_names)}); "
+                            f"give the file {src.describe()}'s columns") from None
+        except (TypeError, ValueError) as exc:
+            raise UserError(f"{where}: a row does not fit {task.name}'s schema ({str(exc).splitlines()[0][:160]}); "
+                            "check the values' types against the dataset on the Hub") from None
+    examples = parts[0] if len(parts) == 1 else datasets.concatenate_datasets(parts)
+    check_labels(task, examples, _where(data, sources[0]))
+    return examples
+
+
+def _where(data: str, source: Source) -> str:
+    if data in ("hub", "sample"):
+        return f"{'the bundled sample' if data == 'sample' else 'the Hub'}'s {source.describe()}"
+    path = local_file(Path(data), source)
+    return str(path) if path is not None else f"--data {data}"
+
+
+def check_labels(task: Task, examples, where: str) -> None:
+    """Labels inside the task's label set, before any model sees them (a -1 or 7 in a 3-way task would
+    otherwise crash training halfway, or be scored silently)."""
+    n = task.num_labels
+    if not n:
+        return
+    columns = examples.column_names
+    if "label" in columns and task.format == "classification":
+        for row, label in enumerate(examples["label"]):
+            if not isinstance(label, int) or isinstance(label, bool) or not 0 <= label < n:
+                raise UserError(f"{where}: row {row + 1}: label {label!r} is not one of 0..{n - 1} "
+                                f"({', '.join(task.labels)}); fix the file")
+    if "tags" in columns and task.format == "tagging":
+        for row, tags in enumerate(examples["tags"]):
+            bad = [t for t in tags if not isinstance(t, int) or not 0 <= t < n]
+            if bad:
+                raise UserError(f"{where}: row {row + 1}: tag {bad[0]!r} is not one of 0..{n - 1}; fix the file")
 
 
 def load_source(task: Task, source: Source, data: str):
@@ -88,7 +129,35 @@ def _load_local(root: Path, source: Source, hint: str):
             f"(write it with `adapterstilts export-data` on a machine with internet access)"
         )
     builder = LOCAL_SUFFIXES[path.suffix]
-    return datasets.load_dataset(builder, data_files={"data": str(path)}, split="data")
+    if path.suffix == ".jsonl":
+        _check_jsonl(path)
+    try:
+        return datasets.load_dataset(builder, data_files={"data": str(path)}, split="data")
+    except Exception as exc:  # the json / csv / parquet readers raise many types: one line naming the file
+        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"{path} cannot be read as {builder} ({first}); fix or re-export the file") from None
+
+
+def _check_jsonl(path: Path) -> None:
+    """Each line one JSON object, in UTF-8, and at least one: said with the file and line."""
+    import json
+
+    rows = 0
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            if not raw.strip():
+                continue
+            try:
+                row = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                raise UserError(f"{path}:{number}: not UTF-8 text; convert the file to UTF-8") from None
+            except ValueError as exc:
+                raise UserError(f"{path}:{number}: not a JSON line ({exc.msg}); one JSON object per line") from None
+            if not isinstance(row, dict):
+                raise UserError(f"{path}:{number}: a JSON {type(row).__name__}, not an object; one JSON object per line")
+            rows += 1
+    if rows == 0:
+        raise UserError(f"{path} is empty; give it the split's rows (or remove it)")
 
 
 def _load_hub(source: Source):

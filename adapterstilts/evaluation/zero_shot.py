@@ -2,6 +2,7 @@
 written atomically. Retrieval tasks (BUCC, Tatoeba) are scored from sentence embeddings instead."""
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -261,7 +262,13 @@ def _record_in_run(run: Run, result: dict[str, Any]) -> None:
 
     path = run.path / METRICS_FILE
     try:
-        current = json.loads(path.read_text()) if path.is_file() else {}
+        try:
+            current = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        except (UnicodeDecodeError, ValueError):
+            current = None
+        if not isinstance(current, dict):  # a corrupt file beside the run: keep it aside, never lose the result
+            os.replace(path, path.with_name(METRICS_FILE + ".corrupt"))
+            current = {}
         current[result["task"]] = result
         write_json_atomic(path, current)
     except OSError:

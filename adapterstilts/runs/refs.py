@@ -293,3 +293,30 @@ def check_weights(run: Run, ref: str, *, allow_pickle: bool, from_hub: bool = Fa
                     else "")
             raise UserError(f"{ref!r}: module folder {folder.name}/ holds no weights (*.safetensors){hint}; "
                             "re-save the module, or pass --allow-pickle for a pickle-only module you trust")
+        for f in files:
+            _check_readable(f, run, ref)
+    head = run.path / "head.safetensors"
+    if head.is_file():
+        _check_readable(head, run, ref)
+
+
+def _check_readable(path: Path, run: Run, ref: str) -> None:
+    """A truncated or foreign safetensors file, or a broken JSON config, named in one line before any
+    library reads it."""
+    where = path.relative_to(run.path).as_posix() if run.path in path.parents else path.name
+    if path.suffix == ".safetensors":
+        from safetensors import safe_open
+
+        try:
+            with safe_open(str(path), framework="pt") as handle:
+                handle.keys()
+        except Exception as exc:  # SafetensorError and friends: a header that does not parse
+            first = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+            raise UserError(f"{ref!r}: {where} is not a readable safetensors file ({first}); it is truncated or "
+                            "not safetensors: re-run the training, or re-download the run") from None
+    elif path.suffix == ".json":
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise UserError(f"{ref!r}: {where} is not valid JSON ({type(exc).__name__}); re-run the training, or "
+                            "re-download the run") from None

@@ -66,6 +66,12 @@ def prepare(config: TrainConfig, log=print) -> tuple[TrainConfig, Path, list[Run
     output = Path(config.output)
     if output.exists() and any(output.iterdir()) and not config.overwrite:
         raise UserError(f"output folder {output} is not empty; choose a new --output or pass --overwrite")
+    if config.data not in ("hub", "sample") and config.train_data is None:  # a local file: schema, labels
+        from adapterstilts.data.loading import load_examples
+        from adapterstilts.tasks import get_task
+
+        task = get_task(config.task)
+        load_examples(task, "train", task.train_language, config.data)  # cached by datasets for the real load
     if config.language_adapter:  # a missing or wrong language adapter: before any model loads
         from adapterstilts.compose import language
 
