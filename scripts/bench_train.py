@@ -42,8 +42,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SETUPS = {"plain": "(a) Trainer + peft, padded to max length",
           "tuned": "(b) Trainer + peft, dynamic padding + group_by_length",
+          "before": "(c0) adapterstilts from --before (an older copy of the package)",
           "adapterstilts": "(c) adapterstilts train-intermediate"}
-SHORT = {"plain": "a", "tuned": "b", "adapterstilts": "c"}
+SHORT = {"plain": "a", "tuned": "b", "before": "c0", "adapterstilts": "c"}
 CUES = {0: ["certainly", "indeed", "surely"], 1: ["perhaps", "maybe", "possibly"], 2: ["never", "nobody", "nothing"]}
 LARGE = dict(layers=24, hidden=1024, heads=16, intermediate=4096, vocab=250002)  # FacebookAI/xlm-roberta-large
 
@@ -175,7 +176,9 @@ def run_once(setup: str, args, model: Path, data: Path, work: Path, seed: int) -
            "ADAPTERSTILTS_CACHE": str(work / "cache"), "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     common = ["--model", str(model), "--data", str(data), "--batch-size", str(args.batch_size), "--epochs",
               str(args.epochs), "--lr", str(args.lr), "--max-length", str(args.max_length), "--seed", str(seed)]
-    if setup == "adapterstilts":
+    if setup == "before":  # the same command, with an older copy of the package first on the path
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(args.before).resolve()), env.get("PYTHONPATH")]))
+    if setup in ("adapterstilts", "before"):
         command = [sys.executable, "-m", "adapterstilts", "train-intermediate", "mnli", *common, "--method", "lora",
                    "--lora-r", "8", "--lora-alpha", "16", "--report-to", "none", "--output", str(out), "--overwrite"]
     else:
@@ -187,7 +190,7 @@ def run_once(setup: str, args, model: Path, data: Path, work: Path, seed: int) -
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(f"{setup} failed (exit {result.returncode}):\n{result.stderr[-3000:]}")
-    if setup == "adapterstilts":
+    if setup in ("adapterstilts", "before"):
         history = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines() if line.strip()]
     else:
         history = json.loads((out / "result.json").read_text())["log_history"]
@@ -227,7 +230,7 @@ def report(runs: list[dict], stats: dict, args) -> str:
                      + f" | {len(mine)} |")
     out = ["\n".join(lines), ""]
     if "adapterstilts" in med:
-        for base in ("plain", "tuned"):
+        for base in ("plain", "tuned", "before"):
             if base in med:
                 pairs = _paired(runs, "adapterstilts", base, tokens)
                 out.append(f"c/{SHORT[base]}: {med['adapterstilts'] / med[base]:.2f}x (ratio of medians; per repeat "
@@ -263,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--tiny", action="store_true", help="smoke test: 64 rows, batch 4, hidden 32, 2 layers, 1 repeat")
     parser.add_argument("--work", default=None, help="folder for the model, data and runs (default: a temp folder)")
+    parser.add_argument("--before", default=None, help="a folder holding an older copy of the adapterstilts package "
+                        "(DIR/adapterstilts/): adds the setup 'before' (c0), the same command run with it")
     parser.add_argument("--json", default=None, help="also write every run's numbers to this JSON file")
     # internal: one Trainer + peft run
     parser.add_argument("--worker", choices=("plain", "tuned"), help=argparse.SUPPRESS)
@@ -279,6 +284,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     setups = [s.strip() for s in args.setups.split(",") if s.strip()]
+    if args.before and "before" not in setups:
+        setups.insert(setups.index("adapterstilts") if "adapterstilts" in setups else len(setups), "before")
+    if "before" in setups and not args.before:
+        parser.error("the setup 'before' needs --before DIR")
     unknown = set(setups) - set(SETUPS)
     if unknown:
         parser.error(f"unknown setups {sorted(unknown)}; choose from {', '.join(SETUPS)}")

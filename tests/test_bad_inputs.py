@@ -45,7 +45,7 @@ CASES = [
     (["train-target", "xnli", "-i", RUN, "--compose", "stack", "--merge-method", "ties"], "go with --compose merge"),
     (["train-target", "xnli", "-i", RUN, "--compose", "stack", "--fusion-gate", "input"], "--fusion-gate goes with"),
     (["train-target", "xnli", "-i", RUN, "--compose", "stack", "--language-adapter", RUN], "use --method bottleneck"),
-    (["train-target", "xnli", "-i", "runs/not-there", "--compose", "stack"], "not-there"),
+    (["train-target", "xnli", "-i", "@ROOT/runs/not-there", "--compose", "stack"], "does not exist"),
     (["train-target", "xnli", "--qa-answer-text", "chars"], "--qa-answer-text"),
     (["train-intermediate", "mnli", "--model", "/nonexistent/model"], "does not exist"),
     # data folders: checked before any model loads, naming file / line / row / column
@@ -61,6 +61,9 @@ CASES = [
     (["evaluate", RUN, "--language-adapters", "de=" + RUN], "trained without --language-adapter"),
     (["evaluate", RUN, "--task", "nope"], "unknown task"),
     (["evaluate"], "give a RUN folder"),
+    (["evaluate", RUN, "--languages", ""], "--languages is empty"),
+    (["push", RUN, "not a repo", "--dry-run"], "is not a Hub repo id"),
+    (["run", "@EMPTY_RECIPE", "--dry-run"], "is empty"),
     (["tasks", "--suite", "nope"], "unknown suite 'nope'"),
     (["select", "xnli", "-i", RUN], "two"),
     # grids and reports
@@ -93,13 +96,17 @@ def places(tiny_model_dir, tmp_path_factory):
     ResultsStore(store).replace_cell("r", "mnli/xnli/seed0", [
         {"recipe": "r", "cell": "mnli/xnli/seed0", "intermediate": "mnli", "method": "lora", "compose": "stack",
          "target": "xnli", "language": "en", "metric": "accuracy", "seed": 0, "value": 50.0, "run": None}])
-    return {"run": str(run.path), "model": str(tiny_model_dir), "data": data, "root": root, "store": str(store)}
+    (root / "runs").mkdir()
+    (root / "empty.yaml").write_text("# nothing yet\n")
+    return {"run": str(run.path), "model": str(tiny_model_dir), "data": data, "root": root, "store": str(store),
+            "empty_recipe": str(root / "empty.yaml")}
 
 
 def _resolve(args, places, out):
     resolved = []
     for a in args:
         a = a.replace(RUN, places["run"]).replace(MODEL, places["model"]).replace("@STORE", places["store"])
+        a = a.replace("@EMPTY_RECIPE", places["empty_recipe"]).replace("@ROOT", str(places["root"]))
         if a.startswith("@DATA:"):
             a = places["data"][a.split(":", 1)[1]]
         resolved.append(a)

@@ -39,3 +39,21 @@ def test_bench_memory_tiny_measures_every_row_on_cpu():
         assert int(eight[4].replace(",", "")) < int(full[4].replace(",", ""))
     else:
         assert eight[0] == "-" and "skipped" in eight[5]
+
+
+def test_bench_train_tiny_runs_every_setup_and_reports_ratios(tmp_path):
+    """bench_train.py --tiny: (a), (b) and (c) each train in their own process on the synthetic data,
+    and the report has one row per setup, the per-epoch loss and both ratios (no timing asserted)."""
+    command = [sys.executable, str(ROOT / "scripts" / "bench_train.py"), "--tiny", "--work", str(tmp_path / "work"),
+               "--json", str(tmp_path / "runs.json")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| (")]
+    assert [r.split("|")[1].strip()[:3] for r in rows] == ["(a)", "(b)", "(c)"]
+    assert "c/a: " in result.stdout and "c/b: " in result.stdout
+    import json
+
+    recorded = json.loads((tmp_path / "runs.json").read_text())
+    assert recorded["data"]["rows"] == 64 and recorded["data"]["max"] == 256
+    assert {r["setup"] for r in recorded["runs"]} == {"plain", "tuned", "adapterstilts"}
+    assert all(r["train_s"] > 0 and r["losses"] for r in recorded["runs"])

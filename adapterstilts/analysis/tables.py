@@ -402,6 +402,13 @@ def make_report(paths: list[str | Path], *, fmt: str = "markdown", per_language:
                 baseline: str | None = None, suite: str = "xtreme", by: list[str] | None = None) -> str:
     if fmt not in FORMATS:
         raise UserError(f"unknown --format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+    from adapterstilts.analysis.studies import study_of
+
+    if len(paths) == 1 and fmt == "markdown" and study_of(paths[0]):  # a study's output: its report.md
+        from adapterstilts.analysis.studies.report import write_report
+
+        folder = Path(paths[0]).parent if Path(paths[0]).is_file() else Path(paths[0])
+        return write_report(folder, qa_convention=qa_convention).read_text(encoding="utf-8")
     rows = by_axes(load_rows(paths, recipe if baseline is None else None), by)
     tables = build_tables(rows, qa_convention, baseline, suite)
     if recipe is not None:

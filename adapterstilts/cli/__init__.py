@@ -51,6 +51,7 @@ def user_errors(fn):
 from adapterstilts.cli import data, train, evaluate, grid, hub  # noqa: E402,F401
 from adapterstilts.cli import score  # noqa: E402,F401  (`adapterstilts score`)
 from adapterstilts.cli import select  # noqa: E402,F401  (`adapterstilts select`)
+from adapterstilts.cli import study  # noqa: E402,F401  (`adapterstilts studies | study`)
 
 
 def main() -> None:  # console script entry point

@@ -11,7 +11,6 @@ from adapterstilts.cli import app, user_errors
 from adapterstilts.cli.options import option
 from adapterstilts.errors import UserError
 
-Data = option("data")
 AllowPickle = option("allow_pickle")
 
 
@@ -22,7 +21,9 @@ def evaluate_command(
     task: Annotated[Optional[str], typer.Option("--task", help="Task to evaluate on (default: the run's).")] = None,
     languages: Annotated[str, typer.Option("--languages", help="'all' or a comma list, e.g. de,zh.")] = "all",
     split: Annotated[Optional[str], typer.Option("--split", help="train | validation | test (default: task's).")] = None,
-    data: Data = "hub",
+    data: Annotated[Optional[str], typer.Option(
+        "--data", help="'hub', 'sample' (bundled, offline) or a local DIR (default: the run's own data source "
+                       "when it was 'sample' or a folder, else the Hub).")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write results JSON here (atomically).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size")] = 64,
     max_examples: Annotated[Optional[int], typer.Option("--max-examples", help="First N examples per language.")] = None,
@@ -66,7 +67,8 @@ def evaluate_command(
 
         if not task:
             raise UserError("--model without a RUN evaluates retrieval: add --task bucc2018 or --task tatoeba")
-        result = evaluate_backbone(model, task_name=task, languages=languages, split=split, data=data, layer=layer,
+        result = evaluate_backbone(model, task_name=task, languages=languages, split=split, data=data or "hub",
+                                   layer=layer,
                                    output=output, log=log)
     else:
         if not run:

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from adapterstilts.cli import app, user_errors
+from adapterstilts.errors import UserError
 
 
 @app.command("push")
@@ -41,6 +42,10 @@ def push_command(
     def log(message: str) -> None:
         typer.echo(message, err=True)
 
+    from adapterstilts.runs.model_card import is_hub_id
+
+    if not is_hub_id(repo_id.split("@")[0]):  # checked before staging, with or without --dry-run
+        raise UserError(f"{repo_id!r} is not a Hub repo id; give USER/NAME (letters, digits, '-', '_', '.')")
     if dry_run:
         files, card = stage_only(run_dir, repo_id, base_model=base_model, log=log)
         typer.echo("\n".join(files))

@@ -92,6 +92,9 @@ def train_target(
 
     if get_task(task).format == "retrieval":
         raise UserError(f"{task!r} is evaluated without target training; run `adapterstilts evaluate RUN --task {task}`")
+    if get_task(task).kind == "intermediate":
+        _log(f"note: {task} is an intermediate task (`adapterstilts train-intermediate {task}` trains it as one); "
+             "training it here as a target")
     intermediates = options["intermediates"] = list(options["intermediates"] or [])
     method, compose = options["method"], options["compose"]
     if compose == "none" and intermediates:

@@ -119,6 +119,9 @@ class TrainConfig:
     fp16: bool = field(default=False, metadata={"help": "fp16 mixed precision.", "flag": "--fp16"})
     gradient_checkpointing: bool = field(default=False, metadata={
         "help": "Trade compute for activation memory.", "flag": "--gradient-checkpointing"})
+    length_grouping: bool = field(default=True, metadata={  # training/trainer.py: LengthGroupedBatches
+        "help": "Batch training rows of similar length (little padding; shuffled megabatches keep the order "
+                "random). Off: random batches.", "cli": False})
     report_to: str = field(default="auto", metadata={  # the Trainer's logging integrations
         "help": "auto (TensorBoard when installed) | none | tensorboard | wandb | mlflow.", "flag": "--report-to"})
     logging_steps: int = field(default=10, metadata={"help": "Log the training loss every N steps.", "cli": False})

@@ -21,14 +21,16 @@ from adapterstilts.tasks.base import Task, get_task
 
 def parse_languages(task: Task, languages: str | list[str]) -> list[str]:
     if isinstance(languages, str):
-        languages = list(task.languages) if languages in ("all", "") else [x.strip() for x in languages.split(",") if x.strip()]
+        if not languages.strip():
+            raise UserError("--languages is empty; pass 'all' or a comma list such as de,zh")
+        languages = list(task.languages) if languages == "all" else [x.strip() for x in languages.split(",") if x.strip()]
     for lang in languages:
         task.check_language(lang)
     return languages
 
 
 def evaluate_run(ref: str | Path, *, task_name: str | None = None, languages: str | list[str] = "all",
-                 split: str | None = None, data: str = "hub", batch_size: int = 64, max_examples: int | None = None,
+                 split: str | None = None, data: str | None = "hub", batch_size: int = 64, max_examples: int | None = None,
                  output: str | Path | None = None, layer: int | None = None, save_predictions: str | Path | None = None,
                  model: str | None = None, allow_pickle: bool = False, bf16: bool = False,
                  language_adapters: dict[str, str] | None = None, qa_answer_text: str | None = None,
@@ -37,13 +39,18 @@ def evaluate_run(ref: str | Path, *, task_name: str | None = None, languages: st
     trained from a local folder, or a local copy of the base)."""
     from adapterstilts.runs.refs import resolve_run
 
-    if data not in ("sample", "hub") and not Path(data).is_dir():
+    if data is not None and data not in ("sample", "hub") and not Path(data).is_dir():
         raise UserError(f"--data {data!r} is neither 'sample', 'hub' nor an existing directory")
     if batch_size < 1 or (max_examples is not None and max_examples < 1):
         raise UserError("--batch-size and --max-examples must be at least 1")
     if output is not None and Path(output).is_dir():
         raise UserError(f"--output {output} is a directory; give a file name, e.g. {Path(output) / 'results.json'}")
     run = resolve_run(str(ref), allow_pickle=allow_pickle, model=model, log=log)
+    if data is None:  # the run's own data source, when it was the bundled sample or a local folder
+        trained_on = (run.manifest.get("train") or {}).get("data")
+        data = trained_on if trained_on == "sample" or (trained_on and Path(str(trained_on)).is_dir()) else "hub"
+        if data != "hub":
+            log(f"evaluating on --data {data}, the data the run was trained on (pass --data to choose)")
     options = BackboneOptions(model=model, revision=None) if model else None
     if task_name is None and run.manifest.get("head", {}).get("files"):
         from adapterstilts.model.assemble import head_for_task

@@ -414,7 +414,11 @@ class Recipe:
 
 def load_recipe(ref: str | Path, overrides: list[str] | None = None) -> Recipe:
     path = find_recipe(ref)
-    layer = _Checker(str(path)).check(read_yaml(path))
+    raw = read_yaml(path)
+    if not raw:  # not the defaults' 99-cell XLM-R Large grid by accident
+        raise UserError(f"{path} is empty; a recipe names at least its model, intermediates and targets (see "
+                        "`adapterstilts recipes tiny` for an example)")
+    layer = _Checker(str(path)).check(raw)
     extra = _Checker("--set").check(parse_overrides(overrides))
     data = merge_layer(merge_layer(DEFAULTS, layer), extra)
     if not data["name"]:

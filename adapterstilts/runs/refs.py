@@ -97,6 +97,10 @@ def resolve_run(ref: str | os.PathLike, *, allow_pickle: bool | None = None, mod
         run = open_folder(local, ref=ref, source=None, model=model)
     else:
         hub = parse_hub_ref(ref)
+        parent = local.parent
+        if hub is not None and str(parent) not in ("", ".") and parent.is_dir():  # runs/missing: a local path
+            raise UserError(f"{ref!r} does not exist (there is no such folder in {parent}); pass the --output folder "
+                            "of a finished run")
         if hub is None:
             return Run.open(local)  # raises the usual "not a finished run" error
         repo_id, revision = hub

@@ -8,7 +8,8 @@ test can check it against a hand computation on a tiny table.
 - :func:`paired_bootstrap`: CI of the mean difference a - b over paired units (the same seed and
   language under two conditions), resampling the pairs (``scipy.stats.bootstrap(paired=True)``), and
   a two-sided bootstrap p-value (the share of resampled means on the other side of zero, doubled).
-- :func:`correlation`: Spearman or Pearson r with scipy's p-value and a paired percentile bootstrap CI.
+- :func:`correlation`: Spearman or Pearson r with scipy's p-value and a paired percentile bootstrap CI
+  (resamples where r is undefined, a constant column, are left out).
 - :func:`partial_correlation`: r of x and y controlling for z: the correlation of the residuals of x
   and y after a least-squares fit on z (ranks first for Spearman), with a bootstrap CI.
 - :func:`slope_per_doubling`: least-squares slope of score on log2(size) (``scipy.stats.linregress``):
@@ -50,8 +51,10 @@ class Interval:
     p_value: float | None = None
 
     def text(self, digits: int = 2) -> str:
+        if math.isnan(self.estimate):
+            return "undefined (constant values)"
         ci = "" if self.low is None else f" [{self.low:.{digits}f}, {self.high:.{digits}f}]"
-        p = "" if self.p_value is None else f" (p={self.p_value:.3g})"
+        p = "" if self.p_value is None or math.isnan(self.p_value) else f" (p={self.p_value:.3g})"
         return f"{self.estimate:.{digits}f}{ci}{p}"
 
     @property
@@ -135,15 +138,58 @@ def _p(kind: str, x, y) -> float:
     return float((stats.spearmanr if kind == "spearman" else stats.pearsonr)(x, y).pvalue)
 
 
-def _corr_ci(stat: Callable, data: tuple, seed: int, resamples: int) -> tuple[float | None, float | None]:
+def _pearson_along(x, y, axis=-1):
+    """Pearson r along ``axis`` (vectorized over bootstrap resamples); nan where a column is constant."""
     import numpy as np
 
+    dx = x - x.mean(axis=axis, keepdims=True)
+    dy = y - y.mean(axis=axis, keepdims=True)
     with np.errstate(all="ignore"):
-        res = _bootstrap(data, stat, paired=True, seed=seed, resamples=resamples, vectorized=False)
-    low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
-    if math.isnan(low) or math.isnan(high):  # resamples with a constant column: no interval
+        return (dx * dy).sum(axis=axis) / np.sqrt((dx * dx).sum(axis=axis) * (dy * dy).sum(axis=axis))
+
+
+def _ranks(x, axis=-1):
+    from scipy import stats
+
+    return stats.rankdata(x, axis=axis)
+
+
+def _residual_along(y, z, axis=-1):
+    """y minus its least-squares line on z, along ``axis``."""
+    import numpy as np
+
+    dz = z - z.mean(axis=axis, keepdims=True)
+    dy = y - y.mean(axis=axis, keepdims=True)
+    with np.errstate(all="ignore"):
+        beta = (dy * dz).sum(axis=axis, keepdims=True) / (dz * dz).sum(axis=axis, keepdims=True)
+    return dy - beta * dz
+
+
+def _vector_stat(kind: str, partial: bool):
+    def stat(*cols, axis=-1):
+        if kind == "spearman":
+            cols = tuple(_ranks(c, axis) for c in cols)
+        if partial:
+            x, y, z = cols
+            return _pearson_along(_residual_along(x, z, axis), _residual_along(y, z, axis), axis)
+        return _pearson_along(*cols, axis=axis)
+
+    return stat
+
+
+def _corr_ci(kind: str, data: tuple, seed: int, resamples: int, partial: bool = False
+             ) -> tuple[float | None, float | None]:
+    """Percentile CI of r from a paired bootstrap over the points (scipy.stats.bootstrap draws the
+    resamples); resamples where r is undefined (a constant column) are left out."""
+    import numpy as np
+
+    res = _bootstrap(data, _vector_stat(kind, partial), paired=True, seed=seed, resamples=resamples, vectorized=True)
+    dist = np.asarray(res.bootstrap_distribution, dtype=float)
+    dist = dist[np.isfinite(dist)]
+    if dist.size < resamples // 2:
         return None, None
-    return low, high
+    low, high = np.percentile(dist, [100 * (1 - LEVEL) / 2, 100 * (1 + LEVEL) / 2])
+    return float(low), float(high)
 
 
 def correlation(x: Sequence[float], y: Sequence[float], kind: str = "spearman", *, seed: int = 0,
@@ -156,12 +202,14 @@ def correlation(x: Sequence[float], y: Sequence[float], kind: str = "spearman", 
     u, v = _array(x), _array(y)
     if u.size != v.size or u.size < 3:
         raise ValueError(f"correlation needs at least 3 paired values, got {u.size} and {v.size}")
+    if np.ptp(u) == 0 or np.ptp(v) == 0:  # r is undefined for a constant column
+        return Interval(math.nan, None, None, int(u.size), math.nan)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         r, p = _r(kind, u, v), _p(kind, u, v)
         low = high = None
         if u.size >= 4 and np.ptp(u) > 0 and np.ptp(v) > 0:
-            low, high = _corr_ci(lambda a, b: _r(kind, a, b), (u, v), seed, resamples)
+            low, high = _corr_ci(kind, (u, v), seed, resamples)
     return Interval(r, low, high, int(u.size), p)
 
 
@@ -179,7 +227,11 @@ def _partial_r(kind: str, x, y, z) -> float:
 
     if kind == "spearman":
         x, y, z = stats.rankdata(x), stats.rankdata(y), stats.rankdata(z)
-    return float(stats.pearsonr(residuals(x, z), residuals(y, z)).statistic)
+    rx, ry = residuals(x, z), residuals(y, z)
+    scale = max(1.0, float(max(abs(x).max(), abs(y).max())))
+    if max(abs(rx).max(), abs(ry).max()) < 1e-9 * scale:  # x or y is a linear function of z: undefined
+        return math.nan
+    return float(stats.pearsonr(rx, ry).statistic)
 
 
 def partial_correlation(x: Sequence[float], y: Sequence[float], z: Sequence[float], kind: str = "spearman", *,
@@ -194,14 +246,18 @@ def partial_correlation(x: Sequence[float], y: Sequence[float], z: Sequence[floa
     u, v, w = _array(x), _array(y), _array(z)
     if not (u.size == v.size == w.size) or u.size < 4:
         raise ValueError("partial_correlation needs at least 4 triples of equal length")
+    if np.ptp(u) == 0 or np.ptp(v) == 0 or np.ptp(w) == 0:  # undefined for a constant column
+        return Interval(math.nan, None, None, int(u.size), math.nan)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         r = _partial_r(kind, u, v, w)
         dof = u.size - 3
+        if math.isnan(r):
+            return Interval(math.nan, None, None, int(u.size), math.nan)
         p = float(2 * stats.t.sf(abs(r) * math.sqrt(dof / max(1e-12, 1 - r * r)), dof)) if abs(r) < 1 else 0.0
         low = high = None
         if u.size >= 5 and np.ptp(u) > 0 and np.ptp(v) > 0 and np.ptp(w) > 0:
-            low, high = _corr_ci(lambda a, b, c: _partial_r(kind, a, b, c), (u, v, w), seed, resamples)
+            low, high = _corr_ci(kind, (u, v, w), seed, resamples, partial=True)
     return Interval(r, low, high, int(u.size), p)
 
 
@@ -215,8 +271,9 @@ class Slope:
     n: int
 
     def text(self, digits: int = 2) -> str:
-        ci = "" if self.low is None else f" [{self.low:.{digits}f}, {self.high:.{digits}f}]"
-        return f"{self.slope:+.{digits}f}{ci} per doubling"
+        ci = "" if self.low is None or math.isnan(self.low) else f" [{self.low:.{digits}f}, {self.high:.{digits}f}]"
+        flat = " (constant scores)" if math.isnan(self.r) else ""
+        return f"{self.slope:+.{digits}f}{ci} per doubling{flat}"
 
 
 def slope_per_doubling(sizes: Sequence[float], scores: Sequence[float]) -> Slope:
