@@ -27,7 +27,8 @@ def evaluate_command(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write results JSON here (atomically).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size")] = 64,
     max_examples: Annotated[Optional[int], typer.Option("--max-examples", help="First N examples per language.")] = None,
-    layer: Annotated[Optional[int], typer.Option("--layer", help="Retrieval: hidden layer (default 14/24, scaled).")] = None,
+    layer: Annotated[Optional[str], typer.Option("--layer", help="Retrieval: hidden layer (default 14 of 24, scaled), "
+                                                 "or 'all': every layer in one pass.")] = None,
     predictions: Annotated[Optional[Path], typer.Option("--predictions", help="Score a predictions file instead of a model.")] = None,
     save_predictions: Annotated[Optional[Path], typer.Option("--save-predictions", help="Also write predictions + references here.")] = None,
     model: Annotated[Optional[str], typer.Option("--model", help="Base model override for RUN; without RUN: a plain backbone (retrieval).")] = None,
@@ -51,11 +52,16 @@ def evaluate_command(
       adapterstilts evaluate --model FacebookAI/xlm-roberta-large --task bucc2018   # plain-backbone baseline
       adapterstilts evaluate runs/xnli-madx --language-adapters de=adapters/de,zh=adapters/zh   # MAD-X
     """
-    from adapterstilts.evaluation.zero_shot import evaluate_run, format_table
+    from adapterstilts.evaluation.zero_shot import evaluate_run, format_layers, format_table
 
     def log(message: str) -> None:
         typer.echo(message, err=True)
 
+    if layer is not None and layer != "all":
+        try:
+            layer = int(layer)
+        except ValueError:
+            raise UserError(f"--layer {layer!r}: give a layer number or 'all'") from None
     if predictions is not None:
         from adapterstilts.evaluation.predictions import score_predictions_file
 
@@ -81,5 +87,9 @@ def evaluate_command(
                               save_predictions=save_predictions, model=model, allow_pickle=allow_pickle, bf16=bf16,
                               language_adapters=mapping or None, qa_answer_text=qa_answer_text, log=log)
     typer.echo(format_table(result))
+    if result.get("layer") is not None:
+        log(f"layer {result['layer']} (mean pooling): the hidden layer the retrieval scores come from")
+    if result.get("by_layer"):
+        typer.echo(format_layers(result))
     if output:
         log(f"wrote {output}")

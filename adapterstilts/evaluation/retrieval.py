@@ -48,28 +48,32 @@ def num_layers(encoder) -> int:
     return int(_config(encoder).num_hidden_layers)
 
 
-def embed_sentences(encoder, tokenizer, sentences: Sequence[str], *, layer: int, max_length: int = 512,
-                    batch_size: int = 32, device=None) -> torch.Tensor:
-    """(N, H) float32 mean-pooled ``hidden_states[layer]`` of each sentence, in input order.
+def embed_sentences(encoder, tokenizer, sentences: Sequence[str], *, layer, max_length: int = 512,
+                    batch_size: int = 32, device=None):
+    """(N, H) float32 mean-pooled ``hidden_states[layer]`` of each sentence, in input order; with a list
+    of layers, {layer: (N, H)} from the same forward passes (``evaluate --layer all``).
 
     Sentences are tokenized with the special tokens, truncated to ``max_length``, batched by length
     (longest first) and padded on the right; the encoder is only called with ``input_ids``,
     ``attention_mask`` and ``output_hidden_states=True``, in eval mode and without gradients (its
     train/eval mode is restored afterwards)."""
     n_layers = num_layers(encoder)
-    if not 0 <= layer <= n_layers:
-        raise UserError(f"layer {layer} is out of range: the encoder has {n_layers} layers (choose 0..{n_layers})")
+    wanted = list(layer) if isinstance(layer, (list, tuple, range)) else [layer]
+    for one in wanted:
+        if not 0 <= one <= n_layers:
+            raise UserError(f"layer {one} is out of range: the encoder has {n_layers} layers (choose 0..{n_layers})")
     if batch_size < 1:
         raise UserError(f"batch_size must be at least 1, got {batch_size}")
     hidden = int(_config(encoder).hidden_size)
     if not sentences:
-        return torch.zeros(0, hidden, dtype=torch.float32)
+        empty = torch.zeros(0, hidden, dtype=torch.float32)
+        return {one: empty for one in wanted} if len(wanted) > 1 or isinstance(layer, (list, tuple, range)) else empty
     if device is None:
         device = next(iter(encoder.parameters())).device
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     ids = tokenizer(list(sentences), truncation=True, max_length=max_length)["input_ids"]
     order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
-    out = torch.zeros(len(ids), hidden, dtype=torch.float32)
+    outs = {one: torch.zeros(len(ids), hidden, dtype=torch.float32) for one in wanted}
     was_training = encoder.training
     encoder.eval()
     try:
@@ -87,10 +91,11 @@ def embed_sentences(encoder, tokenizer, sentences: Sequence[str], *, layer: int,
                 states = getattr(outputs, "hidden_states", None)
                 if states is None:
                     raise UserError(f"encoder {type(encoder).__name__} returned no hidden_states")
-                out[rows] = mean_pool(states[layer].float(), mask).cpu()  # pool in fp32 even for fp16 models
+                for one in wanted:  # pool in fp32 even for fp16 models
+                    outs[one][rows] = mean_pool(states[one].float(), mask).cpu()
     finally:
         encoder.train(was_training)
-    return out
+    return outs if isinstance(layer, (list, tuple, range)) else outs[wanted[0]]
 
 
 def mean_pool(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -309,10 +314,22 @@ def evaluate_retrieval(task, encoder, tokenizer, languages: Sequence[str], *, da
                         f"({', '.join(sorted(_SCORERS))})")
     metric = get_metric(task.metric)
     split = split or task.eval_split
-    layer = default_layer(num_layers(encoder)) if layer is None else int(layer)
+    every = layer == "all"
+    layer = default_layer(num_layers(encoder)) if layer in (None, "all") else int(layer)
+    layers = list(range(num_layers(encoder) + 1)) if every else [layer]
+    memo: dict[tuple, dict] = {}
 
-    def embed(sentences):
-        return embed_sentences(encoder, tokenizer, sentences, layer=layer, max_length=max_length, batch_size=batch_size)
+    def embed_all(sentences):  # one forward for every layer asked for, shared by the scorers
+        key = tuple(sentences)
+        if key not in memo:
+            memo[key] = embed_sentences(encoder, tokenizer, sentences, layer=layers, max_length=max_length,
+                                        batch_size=batch_size)
+        return memo[key]
+
+    def embed_at(one):
+        return lambda sentences: embed_all(sentences)[one]
+
+    embed = embed_at(layer)
 
     results: dict[str, dict[str, float]] = {}
     for language in languages:
@@ -328,6 +345,20 @@ def evaluate_retrieval(task, encoder, tokenizer, languages: Sequence[str], *, da
             scores = dict(scorer(metric, language, src, tgt, embed, src_ids, tgt_ids))
         else:
             scores = dict(scorer(metric, language, src, tgt, embed))
+        if every:  # the primary score at every layer, from the same embeddings
+            by_layer = {}
+            for one in layers:
+                if one == layer:
+                    by_layer[one] = scores[metric.primary]
+                    continue
+                at = embed_at(one)
+                if task.metric == "bucc_f1" and callable(ids):
+                    other = scorer(metric, language, src, tgt, at, src_ids, tgt_ids)
+                else:
+                    other = scorer(metric, language, src, tgt, at)
+                by_layer[one] = float(dict(other)[metric.primary])
+            scores["by_layer"] = by_layer
+        memo.clear()
         scores.update({"layer": layer, "pooling": POOLING, "num_pairs": len(src)})
         results[language] = scores
     return results

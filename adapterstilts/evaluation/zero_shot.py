@@ -258,9 +258,23 @@ def _evaluate_retrieval(run: Run, task: Task, tokenizer, langs, *, data, split, 
     from adapterstilts.model.assemble import load_run_encoder
 
     encoder = load_run_encoder(run, options).eval()
-    layer = layer if layer is not None else default_layer(encoder.config.num_hidden_layers)
     per_language = evaluate_retrieval(task, encoder, tokenizer, langs, data=data, split=split, layer=layer)
-    return per_language, {"layer": layer, "pooling": "mean"}
+    layer = next(iter(per_language.values()))["layer"] if per_language else default_layer(encoder.config.num_hidden_layers)
+    return per_language, {"layer": layer, "pooling": "mean", **_layer_table(per_language)}
+
+
+def _layer_table(per_language: dict) -> dict:
+    """``--layer all``: {"by_layer": {layer: {language: score, ..., "average": mean}}} (else nothing)."""
+    tables = {lang: scores.pop("by_layer") for lang, scores in per_language.items() if "by_layer" in scores}
+    if not tables:
+        return {}
+    layers = sorted({layer for table in tables.values() for layer in table})
+    out = {}
+    for layer in layers:
+        row = {lang: float(table[layer]) for lang, table in tables.items()}
+        row["average"] = float(np.mean(list(row.values())))
+        out[layer] = row
+    return {"by_layer": out}
 
 
 def _record_in_run(run: Run, result: dict[str, Any]) -> None:
@@ -280,6 +294,24 @@ def _record_in_run(run: Run, result: dict[str, Any]) -> None:
         write_json_atomic(path, current)
     except OSError:
         pass
+
+
+def format_layers(result: dict[str, Any]) -> str:
+    """``--layer all``: the primary score of every layer (rows) per language, and the layer used above."""
+    table = result.get("by_layer")
+    if not table:
+        return ""
+    langs = [k for k in next(iter(table.values())) if k != "average"]
+    rows = [["layer"] + langs + ["average"]]
+    for layer, scores in table.items():
+        mark = " *" if int(layer) == int(result.get("layer", -1)) else ""
+        rows.append([f"{layer}{mark}"] + [_fmt(scores[lang]) for lang in langs] + [_fmt(scores["average"])])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    best = max(table, key=lambda layer: table[layer]["average"])
+    return "\n".join(lines) + (f"\n{result['primary']} by layer (0 = embeddings); * = the layer of the table above "
+                                f"(the default); best on average: layer {best}")
 
 
 def format_table(result: dict[str, Any]) -> str:
