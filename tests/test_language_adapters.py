@@ -102,3 +102,19 @@ def test_language_adapter_errors_are_one_line(madx, tiny_model_dir, tmp_path):
 
     with pytest.raises(UserError, match="expected LANG=REF"):
         parse_mapping("de")
+
+
+def test_a_language_adapter_under_a_fusion(madx, tiny_model_dir, tmp_path, tiny_tokenizer):
+    run, en, _ = madx
+    inters = [train(small_train_config(tiny_model_dir, tmp_path / t, task=t, method="bottleneck", max_steps=1), log=quiet)
+              for t in ("mnli", "qqp")]
+    fused = train(small_train_config(tiny_model_dir, tmp_path / "fused", task="xnli", method="bottleneck",
+                                     compose="fuse", intermediates=[str(r.path) for r in inters],
+                                     language_adapter=str(en), max_steps=2), log=quiet, keep_model=True)
+    active = fused.model.encoder.active_adapters
+    assert list(active.children)[0] == "language" and type(list(active.children)[1]).__name__ == "Fuse"
+    enc = tiny_tokenizer(["the cat sat"], ["a cat"], return_tensors="pt")
+    batch = {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
+    with torch.no_grad():
+        assert torch.allclose(fused.model(**batch)["logits"],
+                              load_run_model(Run.open(fused.path))[0](**batch)["logits"], atol=1e-6)
