@@ -23,11 +23,11 @@ from typing import Any
 IDENTITY_VERSION = 2  # 1: the whole config hashed (before study axes); 2: the fields below
 
 # what every run's training depends on
-COMMON = ("task", "model", "revision", "method", "compose", "merge_weights", "merge_method", "merge_density", "fusion_gate", "data", "seed", "lr", "batch_size",
-          "grad_accum", "epochs", "max_steps", "warmup_ratio", "weight_decay", "max_grad_norm", "adam_epsilon",
-          "max_length", "doc_stride", "max_train_examples", "train_data", "load_in_8bit", "load_in_4bit", "bf16",
-          "fp16", "gradient_checkpointing", "eval_steps", "patience", "init_from", "language_adapter", "qa_answer_text", "tagging_label_piece",
-          "length_grouping")
+COMMON = ("task", "model", "revision", "method", "compose", "merge_weights", "merge_method", "merge_density",
+          "fusion_gate", "data", "seed", "lr", "batch_size", "grad_accum", "epochs", "max_steps", "warmup_ratio",
+          "weight_decay", "max_grad_norm", "adam_epsilon", "max_length", "doc_stride", "max_train_examples",
+          "train_data", "load_in_8bit", "load_in_4bit", "bf16", "fp16", "gradient_checkpointing", "eval_steps",
+          "patience", "init_from", "language_adapter", "qa_answer_text", "tagging_label_piece", "length_grouping")
 # what only one method's training depends on
 PER_METHOD = {"lora": ("lora_r", "lora_alpha", "lora_dropout", "lora_target_modules"),
               "bottleneck": ("adapter_config", "reduction_factor"), "full": ()}
