@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e ".[dev,report,cluster]"
+	# PYTHONWARNINGS: setuptools lists every bundled sample folder as "not a package" (they are package data)
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install -q -e ".[dev,report,cluster]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -48,6 +48,8 @@ CASES = [
     (["train-target", "xnli", "-i", "@ROOT/runs/not-there", "--compose", "stack"], "does not exist"),
     (["train-target", "xnli", "--qa-answer-text", "chars"], "--qa-answer-text"),
     (["train-intermediate", "mnli", "--model", "/nonexistent/model"], "does not exist"),
+    (["train-intermediate", "mnli", "--output", "@FILE"], "is a file"),
+    (["train-target", "xnli", "--method", "bottleneck", "--language-adapter", "nope"], "language adapter 'nope' does not exist"),
     # data folders: checked before any model loads, naming file / line / row / column
     (["train-intermediate", "mnli", "--data", "@DATA:empty"], "is empty"),
     (["train-intermediate", "mnli", "--data", "@DATA:notjson"], ":2: not a JSON line"),
@@ -73,6 +75,7 @@ CASES = [
     (["run", "tiny", "--dry-run", "--set", "orders=[[mnli, xnli]]"], "not an intermediate task"),
     (["run", "tiny", "--dry-run", "--executor", "bogus"], "--executor"),
     (["report", "@STORE", "--by", "colour"], "--by colour"),
+    (["report", "@STORE", "--by", "size"], "no size axis"),
 ]
 
 
@@ -98,8 +101,9 @@ def places(tiny_model_dir, tmp_path_factory):
          "target": "xnli", "language": "en", "metric": "accuracy", "seed": 0, "value": 50.0, "run": None}])
     (root / "runs").mkdir()
     (root / "empty.yaml").write_text("# nothing yet\n")
+    (root / "a-file").write_text("not a folder\n")
     return {"run": str(run.path), "model": str(tiny_model_dir), "data": data, "root": root, "store": str(store),
-            "empty_recipe": str(root / "empty.yaml")}
+            "empty_recipe": str(root / "empty.yaml"), "file": str(root / "a-file")}
 
 
 def _resolve(args, places, out):
@@ -107,6 +111,7 @@ def _resolve(args, places, out):
     for a in args:
         a = a.replace(RUN, places["run"]).replace(MODEL, places["model"]).replace("@STORE", places["store"])
         a = a.replace("@EMPTY_RECIPE", places["empty_recipe"]).replace("@ROOT", str(places["root"]))
+        a = a.replace("@FILE", places["file"])
         if a.startswith("@DATA:"):
             a = places["data"][a.split(":", 1)[1]]
         resolved.append(a)
@@ -116,7 +121,9 @@ def _resolve(args, places, out):
             resolved += ["--model", places["model"]]
         if "--data" not in resolved:
             resolved += ["--data", "sample"]
-        resolved += ["--output", str(out), "--max-train-examples", "4"] if "--max-train-examples" not in resolved else []
+        if "--output" not in resolved:
+            resolved += ["--output", str(out)]
+        resolved += ["--max-train-examples", "4"] if "--max-train-examples" not in resolved else []
     if command in ("select",):
         resolved += ["--data", "sample"]
     return resolved

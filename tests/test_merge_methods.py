@@ -113,7 +113,8 @@ def test_bottleneck_merge_averages_parameters(tiny_model_dir):
     (dict(method="bottleneck", merge_method="ties", merge_density=0.5), "not available for --method bottleneck"),
     (dict(merge_method="ties"), "give --merge-density"),
     (dict(merge_method="ties", merge_density=1.5), "give --merge-density"),
-    (dict(merge_method="cat", merge_density=0.5), "drop --merge-density"),
+    (dict(merge_method="cat", merge_density=0.5), "--merge-density does not apply"),
+    (dict(merge_density=0.5), r"cat \(the default\) keeps every value"),
     (dict(merge_method="svd_magic"), "choose one of"),
     (dict(compose="stack", merge_method="ties", merge_density=0.5), "go with --compose merge"),
 ])

@@ -387,7 +387,13 @@ def by_axes(rows: list[dict], by: list[str] | None = None) -> list[dict]:
     out = []
     for recipe in sorted({r["recipe"] for r in rows}):
         mine = [r for r in rows if r["recipe"] == recipe]
-        chosen = by or ["intermediate"] + [a for a in STUDY_AXES if len({str(r[a]) for r in mine if a in r}) > 1]
+        present = [a for a in STUDY_AXES if any(a in r for r in mine)]
+        for axis in by or []:
+            if axis != "intermediate" and axis not in present:
+                raise UserError(f"--by {axis}: the results of {recipe} have no {axis} axis; "
+                                f"they have: {', '.join(['intermediate', *present])}")
+        varying = [a for a in present if len({str(r[a]) for r in mine if a in r}) > 1]
+        chosen = ["intermediate", *(by or varying)] if "intermediate" not in (by or []) else list(by)
         for r in mine:
             parts = [f"{a} {'full' if r[a] is None else r[a]}" for a in chosen if a != "intermediate" and a in r]
             head = [r["intermediate"]] if "intermediate" in chosen else []

@@ -121,8 +121,8 @@ def report_command(
         "--baseline", help="Take the baseline row from this recipe's 'none' results (e.g. baseline).")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the table to this file.")] = None,
     by: Annotated[Optional[list[str]], typer.Option(
-        "--by", help="Axes that make a table row (repeatable): intermediate, size, shots, order, mix (default: the "
-                     "intermediate and every study axis the results vary).")] = None,
+        "--by", help="Study axes that split table rows, besides the intermediate (repeatable): size, shots, order, "
+                     "mix (default: every axis the results vary; --by intermediate alone pools the axes).")] = None,
     suite: Annotated[str, typer.Option("--suite", help="Benchmark suite of the columns and the average.")] = "xtreme",
 ) -> None:
     """The paper-style table: rows = baseline, intermediate tasks, multi-task; columns = the XTREME

@@ -21,8 +21,11 @@ FOLDER = "language_adapter"
 
 def resolve(ref: str, *, model: str | None = None, allow_pickle: bool = False, log=print) -> Path:
     """The folder of a language adapter reference (a bottleneck module: folder, Hub id or run)."""
-    from adapterstilts.runs.refs import resolve_run
+    from adapterstilts.runs.refs import parse_hub_ref, resolve_run
 
+    if not Path(ref).expanduser().exists() and parse_hub_ref(ref) is None:
+        raise UserError(f"language adapter {ref!r} does not exist; pass an adapters bottleneck adapter folder "
+                        "(adapter_config.json + weights) or a Hub id")
     run = resolve_run(ref, allow_pickle=allow_pickle, model=model, log=log)
     if run.method != "bottleneck":
         raise UserError(f"language adapter {ref!r} is a {run.method} module; a language adapter is an adapters "

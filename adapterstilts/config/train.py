@@ -232,8 +232,9 @@ class TrainConfig:
         if pruning and (self.merge_density is None or not 0 < self.merge_density <= 1):
             raise UserError(f"--merge-method {how} prunes each module: give --merge-density in (0, 1], e.g. 0.5")
         if not pruning and self.merge_density is not None:
-            raise UserError(f"--merge-method {how} keeps every value: drop --merge-density (it is for ties, dare_* "
-                            "and magnitude_prune)")
+            chosen = "" if self.merge_method else " (the default)"
+            raise UserError(f"--merge-method {how}{chosen} keeps every value, so --merge-density does not apply; "
+                            "pass --merge-method ties, dare_linear, dare_ties or magnitude_prune with it")
 
     @property
     def quantized(self) -> bool:

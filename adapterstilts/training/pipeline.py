@@ -64,6 +64,9 @@ def prepare(config: TrainConfig, log=print) -> tuple[TrainConfig, Path, list[Run
         init_run = resolve_intermediates([config.init_from], model=config.model, allow_pickle=config.allow_pickle,
                                          log=log)[0]
     output = Path(config.output)
+    if output.exists() and not output.is_dir():
+        raise UserError(f"--output {output} is a file; give a folder for the run (a new one, or pass --overwrite "
+                        "for a finished run)")
     if output.exists() and any(output.iterdir()) and not config.overwrite:
         raise UserError(f"output folder {output} is not empty; choose a new --output or pass --overwrite")
     if config.data not in ("hub", "sample") and config.train_data is None:  # a local file: schema, labels
