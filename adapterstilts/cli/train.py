@@ -101,6 +101,10 @@ def train_target(
         compose = options["compose"] = "continue" if method == "full" else "stack"
         _log(f"note: --intermediate without --compose: --compose {compose} (the default for --method {method})")
     tag = f"{compose}-{_intermediate_tag(intermediates)}-" if compose != "none" else ""
+    if options.get("merge_method"):  # variants of one composition get their own default folder
+        tag += f"{options['merge_method']}-"
+    if options.get("fusion_gate", "layer") != "layer":
+        tag += f"gate-{options['fusion_gate']}-"
     weights = options["merge_weights"]
     if weights is not None:
         try:
