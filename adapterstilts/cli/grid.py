@@ -1,5 +1,5 @@
 """`adapterstilts recipes | run | report`: the intermediate x target grid from a recipe, and its table.
-Thin wrappers over adapterstilts.experiments.recipe, .grid / .grid_run and .report."""
+Thin wrappers over adapterstilts.experiments (recipe, plan, executors) and adapterstilts.analysis.tables."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""Running a grid plan (see grid.py): train what is missing, evaluate, write each cell's result file,
+"""Running a grid plan (see plan.py): train what is missing, evaluate, write each cell's result file,
 copy its rows into the results store. ``run_cell`` is the unit of work a cluster job runs;
 ``run_grid`` drives it locally (one cell after another) or through submitit (SLURM array jobs: the
 intermediate modules first, then the cells), and only the driver writes the store.

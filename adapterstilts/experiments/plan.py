@@ -1,20 +1,21 @@
-"""The grid: a recipe expanded into cells (intermediate x target x seed); grid_run.py runs them.
+"""The grid: a recipe expanded into cells (a mapping of axis values: intermediate, target, seed and the
+study axes of axes.py); executors.py runs them.
 
 Each intermediate module is trained once per seed into ``INTERMEDIATE_OUTPUT/TASK-METHOD-seedS`` and
 every cell of that intermediate references the folder. A cell is done when its result file
 ``OUTPUT/results/INTERMEDIATE/TARGET-seedS.json`` exists with the cell's current fingerprint (a hash of
 its training and evaluation settings); finished work is never redone, a killed grid resumes where it
-stopped, and an interrupted training restarts cleanly (``training.train`` discards its ``.partial``
+stopped, and an interrupted training restarts cleanly (``training.pipeline.train`` discards its ``.partial``
 folder, or resumes from its last checkpoint when ``save_steps`` > 0).
 
     OUTPUT/recipe.json                      the resolved recipe of the last invocation
     OUTPUT/grid_log.jsonl                   one line per event (trainings started / finished, cells done)
     OUTPUT/targets/INTERMEDIATE/TARGET-seedS/   target run folders (+ recipe.json beside manifest.json)
     OUTPUT/results/INTERMEDIATE/TARGET-seedS.json   evaluation result + tidy rows of a cell
-    OUTPUT/results.sqlite                   the results store (see results_store.py)
+    OUTPUT/results.sqlite                   the results store (see store.py)
 
 Intermediates are looked up in ``INTERMEDIATE_TRAINERS`` (name -> ``fn(config, *, tasks, log) -> Run``):
-a registered intermediate task trains with ``training.train``; "multitask" plugs in by registering
+a registered intermediate task trains with ``training.pipeline.train``; "multitask" plugs in by registering
 itself (``@register_intermediate_trainer("multitask")`` in a module listed in ``PLUGIN_MODULES``).
 Retrieval targets get no target training: they are scored from the intermediate run (the plain
 backbone for "none"). With compose "fuse" / "merge", one cell per target fuses / merges all the recipe's
