@@ -180,3 +180,20 @@ def test_a_corrupt_metrics_file_never_loses_the_result(places, tmp_path):
     assert result.exit_code == 0, result.output
     assert "mnli" in json.loads((run / "metrics.json").read_text())
     assert (run / "metrics.json.corrupt").read_text() == "{bad"
+
+
+def test_evaluating_one_language_keeps_the_others_in_the_run(places, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(places["run"], run)
+    for languages in ("en", "en"):
+        assert CliRunner().invoke(app, ["evaluate", str(run), "--data", "sample", "--languages", languages]).exit_code == 0
+    recorded = json.loads((run / "metrics.json").read_text())["mnli"]
+    assert list(recorded["languages"]) == ["en"]
+    recorded["languages"]["xx"] = {"accuracy": 0.0}  # as if another language had been evaluated before
+    (run / "metrics.json").write_text(json.dumps({"mnli": recorded}))
+    CliRunner().invoke(app, ["evaluate", str(run), "--data", "sample", "--languages", "en"])
+    merged = json.loads((run / "metrics.json").read_text())["mnli"]
+    assert set(merged["languages"]) == {"en", "xx"}
+    assert merged["average"]["accuracy"] == (merged["languages"]["en"]["accuracy"] + 0.0) / 2

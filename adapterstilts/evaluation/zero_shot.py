@@ -277,6 +277,17 @@ def _layer_table(per_language: dict) -> dict:
     return {"by_layer": out}
 
 
+def _merged(before: Any, result: dict[str, Any]) -> dict[str, Any]:
+    """A new result of a task, with the languages an earlier result of the same evaluation (split, data,
+    answer text) had and this one did not (evaluating `--languages de` keeps the others), averaged again."""
+    same = ("split", "data", "qa_answer_text", "layer")
+    if not isinstance(before, dict) or not isinstance(before.get("languages"), dict) or any(
+            before.get(k) != result.get(k) for k in same):
+        return result
+    languages = {**before["languages"], **result["languages"]}
+    return {**result, **summarise(get_task(result["task"]), languages)}
+
+
 def _record_in_run(run: Run, result: dict[str, Any]) -> None:
     """Keep the latest result per task in RUN/metrics.json (local, writable runs only)."""
     import json
@@ -290,7 +301,7 @@ def _record_in_run(run: Run, result: dict[str, Any]) -> None:
         if not isinstance(current, dict):  # a corrupt file beside the run: keep it aside, never lose the result
             os.replace(path, path.with_name(METRICS_FILE + ".corrupt"))
             current = {}
-        current[result["task"]] = result
+        current[result["task"]] = _merged(current.get(result["task"]), result)
         write_json_atomic(path, current)
     except OSError:
         pass
