@@ -70,3 +70,26 @@ def small_train_config(tiny_model_dir, out, task="mnli", **kw):
 
 def quiet(_msg):
     """A log function that prints nothing."""
+
+
+@pytest.fixture(scope="session")
+def sample_run(tiny_model_dir, tmp_path_factory):
+    """``sample_run(task) -> (run, result)``: a 2-step LoRA run of ``task`` on its bundled sample, evaluated
+    on every sampled language; trained once per session, shared by the tests that check it."""
+    from adapterstilts.config import TrainConfig
+    from adapterstilts.evaluation.zero_shot import evaluate_run
+    from adapterstilts.tasks import TASKS
+    from adapterstilts.training.pipeline import train
+
+    root = tmp_path_factory.mktemp("sample-runs")
+    done: dict = {}
+
+    def get(task: str):
+        if task not in done:
+            run = train(TrainConfig(task=task, output=str(root / task), model=str(tiny_model_dir), data="sample",
+                                    max_steps=2, batch_size=4, max_length=128, progress=False), log=quiet)
+            split = "validation" if TASKS.get(task).kind == "intermediate" else None
+            done[task] = run, evaluate_run(run.path, languages="all", data="sample", split=split, log=quiet)
+        return done[task]
+
+    return get

@@ -19,11 +19,8 @@ def mnli_run(tiny_model_dir, tmp_path_factory):
 
 
 @pytest.mark.parametrize("task", TRAINABLE)
-def test_task_trains_and_evaluates(task, tiny_model_dir, tmp_path):
-    run = train(TrainConfig(task=task, output=str(tmp_path / task), model=str(tiny_model_dir), data="sample",
-                            max_steps=2, batch_size=4, max_length=128, progress=False), log=lambda m: None)
-    split = "validation" if TASKS.get(task).kind == "intermediate" else None
-    result = evaluate_run(run.path, languages="all", data="sample", split=split, log=lambda m: None)
+def test_task_trains_and_evaluates(task, sample_run):
+    _, result = sample_run(task)
     primary = get_metric(TASKS.get(task).metric).primary
     assert result["languages"], task
     for lang, scores in result["languages"].items():

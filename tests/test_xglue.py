@@ -14,14 +14,12 @@ from typer.testing import CliRunner
 from adapterstilts.config import TrainConfig
 from adapterstilts.data.loading import SAMPLES_DIR, load_examples
 from adapterstilts.errors import UserError
-from adapterstilts.evaluation.zero_shot import evaluate_run
 from adapterstilts.metrics.base import get_metric
 from adapterstilts.metrics.xglue import dcg, ndcg, query_runs
 from adapterstilts.suites import get_suite, suites_of
 from adapterstilts.tasks import TASKS, Source, get_task
 from adapterstilts.tasks.xglue import GENERATION_TASKS, NC_CATEGORIES, NER_TAGS
 from adapterstilts.tasks.xtreme import UPOS
-from adapterstilts.training.pipeline import train
 
 XGLUE_TASKS = ("xglue_ner", "xglue_pos", "xglue_nc", "xglue_pawsx", "xglue_qadsm", "xglue_wpr", "xglue_qam")
 L2, L3 = 1.0, math.log2(3)  # discounts of ranks 1..4: 1/log2(2), 1/log2(3), 1/log2(4), 1/log2(5)
@@ -158,10 +156,8 @@ def test_wpr_rows_keep_the_pages_of_a_query_together_and_map_to_pairs():
 
 
 @pytest.mark.parametrize("task", XGLUE_TASKS)
-def test_task_trains_two_steps_and_evaluates_on_its_sample(task, tiny_model_dir, tmp_path):
-    run = train(TrainConfig(task=task, output=str(tmp_path / task), model=str(tiny_model_dir), data="sample",
-                            max_steps=2, batch_size=4, max_length=128, progress=False), log=lambda m: None)
-    result = evaluate_run(run.path, languages="all", data="sample", log=lambda m: None)
+def test_task_trains_two_steps_and_evaluates_on_its_sample(task, sample_run):
+    run, result = sample_run(task)  # the run tests/test_all_tasks.py checks too: trained once
     primary = get_metric(get_task(task).metric).primary
     assert len(result["languages"]) >= 3
     for lang, scores in result["languages"].items():

@@ -54,10 +54,8 @@ def test_single_gold_map_is_the_official_mewslix_mrr():
 
 # -------------------------------------------------------------------------------------- tasks end to end
 @pytest.mark.parametrize("task", NEW_TRAINED)
-def test_new_task_trains_and_evaluates_on_its_sample(task, tiny_model_dir, tmp_path):
-    run = train(TrainConfig(task=task, output=str(tmp_path / task), model=str(tiny_model_dir), data="sample",
-                            max_steps=2, batch_size=4, max_length=128, progress=False), log=lambda m: None)
-    result = evaluate_run(run.path, languages="all", data="sample", log=lambda m: None)
+def test_new_task_trains_and_evaluates_on_its_sample(task, sample_run):
+    run, result = sample_run(task)  # the run tests/test_all_tasks.py checks too: trained once
     primary = get_metric(get_task(task).metric).primary
     assert len(result["languages"]) >= 3
     for lang, scores in result["languages"].items():

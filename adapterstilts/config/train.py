@@ -245,10 +245,6 @@ class TrainConfig:
                                load_in_4bit=self.load_in_4bit, bf16=self.bf16, fp16=self.fp16,
                                gradient_checkpointing=self.gradient_checkpointing)
 
-    def resolved_merge_weights(self) -> list[float]:
-        k = max(1, len(self.intermediates))
-        return list(self.merge_weights) if self.merge_weights is not None else [1.0 / k] * k
-
     def method_settings(self) -> dict[str, Any]:
         if self.method == "lora":
             return {"r": self.lora_r, "alpha": self.lora_alpha, "dropout": self.lora_dropout,

@@ -234,13 +234,12 @@ def _run_local(plan: Plan, cells: list[Cell], store: ResultsStore, summary: Summ
     import time
 
     spent: list[float] = []
+    pending = {c.key for c in cells if cached_result(plan, c) is None}  # once: status reads every result file
     for i, cell in enumerate(cells, 1):
-        cached = cached_result(plan, cell) is not None
+        cached = cell.key not in pending
         if not cached:
-            eta = ""
-            if spent:
-                left = sum(1 for c in cells[i:] if cached_result(plan, c) is None)
-                eta = f", ETA {_duration(sum(spent) / len(spent) * (left + 1))}"
+            pending.discard(cell.key)
+            eta = f", ETA {_duration(sum(spent) / len(spent) * (len(pending) + 1))}" if spent else ""
             log(f"cell {i}/{len(cells)}: {cell.key}{eta}")
         started = time.time()
         try:

@@ -152,23 +152,24 @@ def squad_questions(path: Path) -> list[tuple[str, list[str]]]:
     return questions
 
 
+def _id_map(path: Path, content, what: str, shape: str, valid, kind: str) -> dict:
+    """A JSON object ``{question id: value}`` whose every value passes ``valid``, else one line naming it."""
+    if not isinstance(content, dict):
+        raise UserError(f"{path}: a {what} file is a JSON object {shape}")
+    for qid, value in content.items():
+        if not valid(value):
+            raise UserError(f"{path}: the {what} of question {qid!r} is {value!r}, not {kind}")
+    return content
+
+
 def squad_predictions(path: Path) -> dict[str, str]:
     """``{question id: answer text}`` of a prediction file (through ``read_squad`` like the official)."""
-    content = read_squad(path)
-    if not isinstance(content, dict):
-        raise UserError(f"{path}: a QA prediction file is a JSON object {{\"question id\": \"answer text\"}}")
-    for qid, answer in content.items():
-        if not isinstance(answer, str):
-            raise UserError(f"{path}: the prediction for question {qid!r} is {type(answer).__name__}, not a string")
-    return content
+    return _id_map(path, read_squad(path), "QA prediction", '{"question id": "answer text"}',
+                   lambda v: isinstance(v, str), "a string")
 
 
 def na_probabilities(path: Path) -> dict[str, float]:
     """SQuAD v2 no-answer scores ``{question id: number}``, in file order."""
-    content = read_json(path)
-    if not isinstance(content, dict):
-        raise UserError(f"{path}: a no-answer probability file is a JSON object {{\"question id\": number}}")
-    for qid, value in content.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise UserError(f"{path}: the no-answer score of question {qid!r} is {value!r}, not a number")
+    content = _id_map(path, read_json(path), "no-answer probability", '{"question id": number}',
+                      lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "a number")
     return {qid: float(value) for qid, value in content.items()}
