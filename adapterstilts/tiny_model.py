@@ -122,12 +122,12 @@ def make_tiny_model(out_dir: str | os.PathLike, *, layers: int = 4, hidden: int 
     model = XLMRobertaModel(config, add_pooling_layer=False)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tiny-", dir=out.parent))
-    from adapterstilts.runs.folder import user_mode
+    from adapterstilts.runs.folder import user_modes
 
-    user_mode(tmp, directory=True)
     model.save_pretrained(tmp, safe_serialization=True)
     tokenizer.save_pretrained(tmp)
     (tmp / "adapterstilts_tiny.json").write_text(json.dumps({"layers": layers, "hidden": hidden, "seed": seed}))
+    user_modes(tmp)
     if out.exists():
         shutil.rmtree(out)
     os.replace(tmp, out)

@@ -17,11 +17,15 @@ the loss falls and the curves say whether each setup learns.
 Each run is its own process; the setups are interleaved (a b c a b c ...), and each repeat uses its
 own seed (42, 43, ...), so the loss spread across repeats is the seed noise a difference in loss
 must exceed. Reported per setup: real (non-padding) tokens per second of the training loop
-(the Trainer's ``train_runtime``), train seconds, process seconds (start-up included), the mean
-training loss of each epoch and the loss curve; then the ratios c/a and c/b of the medians.
+(the Trainer's ``train_runtime``), train seconds, train CPU seconds (``time.process_time`` around
+``Trainer.train`` in the run's process; with ``--threads 1`` a measure of the work done that other
+processes on a shared machine disturb far less than wall time), process seconds (start-up included),
+the mean training loss of each epoch and the loss curve; then the ratios c/a and c/b of the medians,
+in wall time and in train CPU seconds, and the load average at the start and the end.
 
     python scripts/bench_train.py                                   # CPU, 3 repeats, 1 epoch (~10 min on 2 cores)
     python scripts/bench_train.py --setups tuned,adapterstilts --epochs 3 --repeats 2   # learning over epochs
+    python scripts/bench_train.py --setups tuned,adapterstilts --threads 1   # on a shared machine: compare train CPU s
     python scripts/bench_train.py --device cuda                     # XLM-R Large shapes, bf16 off (fp32)
     python scripts/bench_train.py --tiny                            # smoke test, seconds
 """
@@ -166,8 +170,27 @@ def worker(args) -> dict:
         group_by_length=tuned)
     collator = DataCollatorWithPadding(tokenizer) if tuned else default_data_collator
     trainer = Trainer(model=model, args=training_args, train_dataset=train, data_collator=collator)
+    cpu = time.process_time()
     trainer.train()
-    return {"log_history": trainer.state.log_history}
+    return {"log_history": trainer.state.log_history, "train_cpu_s": time.process_time() - cpu}
+
+
+# (c) runs the public command; this prefix times the CPU seconds of its Trainer.train the same way
+PROBE = """
+import os, runpy, sys, time
+import transformers
+_train = transformers.Trainer.train
+def train(self, *args, **kwargs):
+    cpu = time.process_time()
+    try:
+        return _train(self, *args, **kwargs)
+    finally:
+        with open(os.environ["BENCH_TRAIN_CPU_FILE"], "w") as handle:
+            handle.write(repr(time.process_time() - cpu))
+transformers.Trainer.train = train
+sys.argv = ["adapterstilts", *sys.argv[1:]]
+runpy.run_module("adapterstilts", run_name="__main__", alter_sys=True)
+"""
 
 
 def run_once(setup: str, args, model: Path, data: Path, work: Path, seed: int) -> dict:
@@ -176,10 +199,14 @@ def run_once(setup: str, args, model: Path, data: Path, work: Path, seed: int) -
            "ADAPTERSTILTS_CACHE": str(work / "cache"), "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     common = ["--model", str(model), "--data", str(data), "--batch-size", str(args.batch_size), "--epochs",
               str(args.epochs), "--lr", str(args.lr), "--max-length", str(args.max_length), "--seed", str(seed)]
+    if args.threads:  # also what torch reads at start-up for its intra-op threads
+        env.update(OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
+    cpu_file = work / f"{setup}-{seed}.cpu"
+    env["BENCH_TRAIN_CPU_FILE"] = str(cpu_file)
     if setup == "before":  # the same command, with an older copy of the package first on the path
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(args.before).resolve()), env.get("PYTHONPATH")]))
     if setup in ("adapterstilts", "before"):
-        command = [sys.executable, "-m", "adapterstilts", "train-intermediate", "mnli", *common, "--method", "lora",
+        command = [sys.executable, "-c", PROBE, "train-intermediate", "mnli", *common, "--method", "lora",
                    "--lora-r", "8", "--lora-alpha", "16", "--report-to", "none", "--output", str(out), "--overwrite"]
     else:
         command = [sys.executable, str(Path(__file__).resolve()), "--worker", setup, *common, "--device",
@@ -192,11 +219,13 @@ def run_once(setup: str, args, model: Path, data: Path, work: Path, seed: int) -
         raise SystemExit(f"{setup} failed (exit {result.returncode}):\n{result.stderr[-3000:]}")
     if setup in ("adapterstilts", "before"):
         history = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines() if line.strip()]
+        train_cpu = float(cpu_file.read_text())
     else:
-        history = json.loads((out / "result.json").read_text())["log_history"]
+        recorded = json.loads((out / "result.json").read_text())
+        history, train_cpu = recorded["log_history"], recorded["train_cpu_s"]
     final = next(h for h in history if "train_runtime" in h)
     losses = [(h["step"], h["epoch"], h["loss"]) for h in history if "loss" in h]
-    return {"setup": setup, "seed": seed, "process_s": seconds, "train_s": final["train_runtime"],
+    return {"setup": setup, "seed": seed, "process_s": seconds, "train_s": final["train_runtime"], "train_cpu_s": train_cpu,
             "train_loss": final["train_loss"], "losses": losses}
 
 
@@ -213,9 +242,9 @@ def report(runs: list[dict], stats: dict, args) -> str:
     tokens = stats["real_tokens"] * args.epochs
     setups = [s for s in SETUPS if any(r["setup"] == s for r in runs)]
     med = {}
-    lines = ["| setup | real tokens/s (median) | train s (median) | process s (median) | "
+    lines = ["| setup | real tokens/s (median) | train s (median) | train CPU s (median) | process s (median) | "
              + " | ".join(f"loss epoch {e + 1} (median, min-max)" for e in range(args.epochs)) + " | repeats |",
-             "|---|---:|---:|---:|" + "---:|" * args.epochs + "---:|"]
+             "|---|---:|---:|---:|---:|" + "---:|" * args.epochs + "---:|"]
     for setup in setups:
         mine = [r for r in runs if r["setup"] == setup]
         rates = [tokens / r["train_s"] for r in mine]
@@ -226,6 +255,7 @@ def report(runs: list[dict], stats: dict, args) -> str:
             values = [p[e] for p in per_epoch if len(p) > e]
             cells.append(f"{statistics.median(values):.4f} ({min(values):.4f}-{max(values):.4f})" if values else "-")
         lines.append(f"| {SETUPS[setup]} | {med[setup]:,.0f} | {statistics.median(r['train_s'] for r in mine):.1f} | "
+                     f"{statistics.median(r['train_cpu_s'] for r in mine):.1f} | "
                      f"{statistics.median(r['process_s'] for r in mine):.1f} | " + " | ".join(cells)
                      + f" | {len(mine)} |")
     out = ["\n".join(lines), ""]
@@ -235,6 +265,10 @@ def report(runs: list[dict], stats: dict, args) -> str:
                 pairs = _paired(runs, "adapterstilts", base, tokens)
                 out.append(f"c/{SHORT[base]}: {med['adapterstilts'] / med[base]:.2f}x (ratio of medians; per repeat "
                            + ", ".join(f"{p:.2f}" for p in pairs) + ")")
+                cpu = {k: statistics.median(r["train_cpu_s"] for r in runs if r["setup"] == k) for k in (base, "adapterstilts")}
+                out.append(f"c/{SHORT[base]} in train CPU seconds (the same work per CPU second; steadier than wall "
+                           f"time on a shared machine): {cpu[base] / cpu['adapterstilts']:.2f}x (per repeat "
+                           + ", ".join(f"{p:.2f}" for p in _paired(runs, "adapterstilts", base, 1.0, "train_cpu_s")) + ")")
     out.append("")
     out.append("loss curves (step: loss, logged every 10 steps; first repeat's seed):")
     for setup in setups:
@@ -243,12 +277,12 @@ def report(runs: list[dict], stats: dict, args) -> str:
     return "\n".join(out)
 
 
-def _paired(runs, ours, base, tokens) -> list[float]:
+def _paired(runs, ours, base, tokens, key="train_s") -> list[float]:
     """Per-repeat ratios (same seed, neighbouring in time: the interleaving pairs them)."""
     by_seed = {}
     for r in runs:
         by_seed.setdefault(r["seed"], {})[r["setup"]] = r
-    return [(tokens / s[ours]["train_s"]) / (tokens / s[base]["train_s"]) for s in by_seed.values()
+    return [(tokens / s[ours][key]) / (tokens / s[base][key]) for s in by_seed.values()
             if ours in s and base in s]
 
 
@@ -264,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layers", type=int, default=None, help="default 4 (cuda: 24)")
     parser.add_argument("--hidden", type=int, default=None, help="default 256 (cuda: 1024)")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads of each run (OMP_NUM_THREADS; default: "
+                        "torch's). 1 makes train CPU seconds a measure of work on a machine others share")
     parser.add_argument("--tiny", action="store_true", help="smoke test: 64 rows, batch 4, hidden 32, 2 layers, 1 repeat")
     parser.add_argument("--work", default=None, help="folder for the model, data and runs (default: a temp folder)")
     parser.add_argument("--before", default=None, help="a folder holding an older copy of the adapterstilts package "
@@ -316,14 +352,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"data: {stats['rows']} pairs, real tokens {stats['real_tokens']:,} (mean {stats['mean']:.1f}, "
           f"p50 {stats['p50']}, p90 {stats['p90']}, max {stats['max']}); batch {args.batch_size}, "
           f"{args.epochs} epoch(s), lr {args.lr}, LoRA r8/a16 query,value, fp32")
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; threads per run: "
+          f"{args.threads or 'default'}")
     runs = []
     for repeat in range(args.repeats):
         for setup in setups:
             run = run_once(setup, args, work / "model", work / "data", work / "runs", 42 + repeat)
             runs.append(run)
             print(f"  repeat {repeat + 1} {setup}: train {run['train_s']:.1f}s, process {run['process_s']:.1f}s, "
-                  f"{stats['real_tokens'] * args.epochs / run['train_s']:,.0f} real tokens/s, "
+                  f"train CPU {run['train_cpu_s']:.1f}s, {stats['real_tokens'] * args.epochs / run['train_s']:,.0f} real tokens/s, "
                   f"loss {run['train_loss']:.4f}", flush=True)
+    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print()
     print(report(runs, stats, args))
     if args.json:

@@ -764,6 +764,44 @@ def _lareqa_langs() -> dict:
     return table
 
 
+# ------------------------------------------------------------------- translate-train (tasks/translated.py)
+def squad_document(rows: list[dict]) -> dict:
+    """Flat SQuAD rows -> a SQuAD v1.1 JSON document (articles by title, one paragraph per context)."""
+    articles: dict[str, dict] = {}
+    for row in rows:
+        article = articles.setdefault(row["title"], {"title": row["title"], "paragraphs": []})
+        if not article["paragraphs"] or article["paragraphs"][-1]["context"] != row["context"]:
+            article["paragraphs"].append({"context": row["context"], "qas": []})
+        answers = [{"text": t, "answer_start": s} for t, s in zip(row["answers"]["text"], row["answers"]["answer_start"])]
+        article["paragraphs"][-1]["qas"].append({"id": row["id"], "question": row["question"], "answers": answers})
+    return {"data": list(articles.values()), "version": "1.1"}
+
+
+def write_document(folder: str, name: str, document: dict) -> None:
+    path = OUT / folder / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+
+
+def make_translated() -> None:
+    """MNLI's machine translations (facebook/xnli <lang> train) and XTREME's SQuAD translate-train files
+    (squad/translate-train/squad.translate.train.en-<lang>.json, beside squad/{train,dev}-v1.1.json)."""
+    for lang in ("de", "zh", "ar", "ru"):
+        rows = []
+        for i in range(12):
+            premise, hypothesis = nli_pair(lang, SCENES[lang][i % 8], i % 3)
+            rows.append({"premise": premise, "hypothesis": hypothesis, "label": i % 3})
+        write("facebook/xnli", lang, "train", rows)
+    squad_id = lambda offset: (lambda _, r, q: hexid("squad-translate", r + offset, q))  # noqa: E731
+    write_document("squad", "train-v1.1", squad_document(qa_rows("en", EN_RECORDS[4:12], xtreme=False, make_id=squad_id(4))))
+    write_document("squad", "dev-v1.1", squad_document(qa_rows("en", EN_RECORDS[:4], xtreme=False, make_id=squad_id(0))))
+    for lang in ("de", "zh", "ar", "ru"):  # the first four records, translated (ids as the English originals)
+        document = squad_document(qa_rows(lang, RECORDS[lang][:4], xtreme=False, make_id=squad_id(0)))
+        if lang == "de":  # a translation that lost its answer span: answer_start -1 (the reader skips it)
+            document["data"][-1]["paragraphs"][-1]["qas"][-1]["answers"][0]["answer_start"] = -1
+        write_document("squad/translate-train", f"squad.translate.train.en-{lang}", document)
+
+
 def make_lareqa() -> None:
     """lareqa/xquad-r/<lang>.json in the released SQuAD-format layout (with sentence_breaks)."""
     qids = ["5725b33f6a3fe71400b8952d", "5725b33f6a3fe71400b8952e", "5725b56dec44d21400f3d6a3", "5725b56dec44d21400f3d6a4"]
@@ -840,11 +878,146 @@ def make_xquad_ro() -> None:
     write("google/xquad", "xquad.ro", "validation", rows)
 
 
+# UD v2.7 (universal-dependencies/universal_dependencies): the Hub loader's conllu parse, one row per
+# sentence with every conllu line, multiword-token ranges included (upos "_", head None). Spec:
+# "word/TAG" or a range "fused=part/TAG+part/TAG"; every word hangs off the first VERB (else the first word).
+UD27_UPOS = ("NOUN", "PUNCT", "ADP", "NUM", "SYM", "SCONJ", "ADJ", "PART", "DET", "CCONJ", "PROPN", "PRON", "X", "_",
+             "ADV", "INTJ", "VERB", "AUX")
+UD27_DEPREL = {"NOUN": "obj", "PROPN": "nsubj", "PRON": "nsubj", "ADV": "advmod", "PUNCT": "punct", "AUX": "aux",
+               "ADP": "case", "ADJ": "amod", "DET": "det", "PART": "advmod", "VERB": "root"}
+UD27 = {  # treebank -> sentences
+    "uk_iu": ["Марія/PROPN читає/VERB нову/ADJ книгу/NOUN ./PUNCT", "Ми/PRON живемо/VERB у/ADP Києві/PROPN ./PUNCT",
+              "Учора/ADV йшов/VERB сильний/ADJ дощ/NOUN ./PUNCT", "Він/PRON не/PART знає/VERB відповіді/NOUN ./PUNCT",
+              "Олег/PROPN купив/VERB свіжий/ADJ хліб/NOUN ./PUNCT", "Діти/NOUN грають/VERB у/ADP парку/NOUN ./PUNCT"],
+    "pl_lfg": ["Anna/PROPN czyta/VERB nową/ADJ książkę/NOUN ./PUNCT",
+               "Wczoraj/ADV kupiłem=kupił/VERB+em/AUX chleb/NOUN ./PUNCT",
+               "Piotr/PROPN pisze/VERB długi/ADJ list/NOUN ./PUNCT", "Ona/PRON lubi/VERB zimną/ADJ wodę/NOUN ./PUNCT"],
+    "pl_pdb": ["Mieszkamy/VERB w/ADP Krakowie/PROPN ./PUNCT", "On/PRON nie/PART zna/VERB odpowiedzi/NOUN ./PUNCT",
+               "Pociąg/NOUN przyjechał/VERB wcześnie/ADV ./PUNCT", "Byłeś=Był/AUX+eś/AUX tam/ADV wczoraj/ADV ?/PUNCT"],
+    "pl_pud": ["Gdzieś=Gdzie/ADV+ś/AUX widziała/VERB ten/DET dom/NOUN ?/PUNCT", "Dzieci/NOUN bawią/VERB się/PRON w/ADP parku/NOUN ./PUNCT",
+               "Rząd/NOUN ogłosił/VERB nowe/ADJ przepisy/NOUN ./PUNCT", "Muzeum/NOUN otwarto/VERB w/ADP maju/NOUN ./PUNCT"],
+    "lt_alksnis": ["Marija/PROPN skaito/VERB naują/ADJ knygą/NOUN ./PUNCT", "Mes/PRON gyvename/VERB Vilniuje/PROPN ./PUNCT",
+                   "Vakar/ADV lijo/VERB stiprus/ADJ lietus/NOUN ./PUNCT", "Jis/PRON nežino/VERB atsakymo/NOUN ./PUNCT",
+                   "Vaikai/NOUN žaidžia/VERB parke/NOUN ./PUNCT"],
+}
+
+
+def ud27_row(treebank: str, n: int, spec: str) -> dict:
+    words = []  # (form, upos, range_of) with range rows first, as conllu lists them
+    for item in spec.split():
+        if "=" in item:
+            fused, parts = item.split("=", 1)
+            pieces = [part.rsplit("/", 1) for part in parts.split("+")]
+            words.append((fused, "_", len(pieces)))
+            words.extend((form, tag, 0) for form, tag in pieces)
+        else:
+            form, tag = item.rsplit("/", 1)
+            words.append((form, tag, 0))
+    syntactic = [w for w in words if w[1] != "_"]
+    root = next((i for i, w in enumerate(syntactic, 1) if w[1] == "VERB"), 1)  # the first VERB, else the first word
+    heads, number = [], 0
+    for form, tag, span in words:
+        if tag == "_":
+            heads.append(None)
+        else:
+            number += 1
+            heads.append(0 if number == root else root)
+    text = " ".join(w[0] for w in words if w[1] == "_" or not any(  # the sentence text: fused forms, not parts
+        prev[1] == "_" and 0 < words.index(w) - k <= prev[2] for k, prev in enumerate(words)))
+    return {"idx": f"{treebank}-s{n}", "text": text, "tokens": [w[0] for w in words],
+            "lemmas": ["_" if w[1] == "_" else w[0].lower() for w in words],  # conllu keeps a "_" lemma as "_"
+            "upos": [UD27_UPOS.index(w[1]) for w in words],
+            "xpos": [None if w[1] == "_" else f"{treebank[:2]}:{w[1].lower()}" for w in words],  # "_" -> None in conllu
+            "feats": ["None"] * len(words), "head": [str(h) for h in heads],
+            "deprel": ["None" if w[1] == "_" else ("root" if h == 0 else UD27_DEPREL.get(w[1], "dep")) for w, h in zip(words, heads)],
+            "deps": ["None"] * len(words), "misc": ["None"] * len(words)}
+
+
+def make_ud27() -> None:
+    for treebank, specs in UD27.items():
+        write("universal-dependencies/universal_dependencies", treebank, "test",
+              [ud27_row(treebank, n, spec) for n, spec in enumerate(specs, 1)])
+
+
+# unimelb-nlp/wikiann: tokens, ner_tags (PAN-X's ClassLabel order), langs, spans ("PER: Name", as its loader
+# lists the entities); the XTREME-R PAN-X languages Google's PAN-X configs lack
+WIKIANN = {
+    "uk": (["{PER} народився в {LOC} .", "{PER} працював у {ORG} .", "{ORG} розташований у {LOC} ."],
+           [["Тарас", "Шевченко"], ["Леся", "Українка"], ["Іван", "Франко"], ["Сергій", "Корольов"]],
+           [["Київський", "університет"], ["Укрзалізниця"], ["Національний", "банк"], ["Нафтогаз"]],
+           [["Києві"], ["Львові"], ["Одесі"], ["Харкові"]]),
+    "pl": (["{PER} urodził się w {LOC} .", "{PER} pracował w {ORG} .", "{ORG} ma siedzibę w {LOC} ."],
+           [["Fryderyk", "Chopin"], ["Maria", "Skłodowska"], ["Adam", "Mickiewicz"], ["Jan", "Matejko"]],
+           [["Uniwersytecie", "Jagiellońskim"], ["PKP"], ["Orlenie"], ["Polskim", "Radiu"]],
+           [["Warszawie"], ["Krakowie"], ["Gdańsku"], ["Poznaniu"]]),
+    "lt": (["{PER} gimė {LOC} .", "{PER} dirbo {ORG} .", "{ORG} būstinė yra {LOC} ."],
+           [["Jonas", "Basanavičius"], ["Vydūnas"], ["Salomėja", "Nėris"], ["Maironis"]],
+           [["Vilniaus", "universitete"], ["Lietuvos", "banke"], ["Lietuvos", "geležinkeliuose"], ["Seime"]],
+           [["Vilniuje"], ["Kaune"], ["Klaipėdoje"], ["Šiauliuose"]]),
+}
+
+
+def wikiann_rows(lang: str, count: int) -> list[dict]:
+    templates, per, org, loc = WIKIANN[lang]
+    rows = []
+    for k in range(count):
+        fill = {"PER": per[k % 4], "ORG": org[(k + 1) % 4], "LOC": loc[(k + 2) % 4]}
+        tokens, tags, spans = [], [], []
+        for piece in templates[k % len(templates)].replace("{", " {").replace("}", "} ").split():
+            if piece.startswith("{"):
+                kind = piece[1:-1]
+                tokens += fill[kind]
+                tags += [PANX_TAGS.index(f"B-{kind}")] + [PANX_TAGS.index(f"I-{kind}")] * (len(fill[kind]) - 1)
+                spans.append(f"{kind}: {' '.join(fill[kind])}")
+            else:
+                tokens.append(piece)
+                tags.append(0)
+        rows.append({"tokens": tokens, "ner_tags": tags, "langs": [lang] * len(tokens), "spans": spans})
+    return rows
+
+
+def make_wikiann() -> None:
+    for lang in WIKIANN:
+        write("unimelb-nlp/wikiann", lang, "test", wikiann_rows(lang, 6))
+
+
+# Social IQa (allenai/social_i_qa): context, question, answerA/B/C, label "1".."3" (a string); the right
+# answer is the considerate one, a cue a tiny model can pick up
+SIQA_PEOPLE = ["Jordan", "Casey", "Riley", "Skylar", "Taylor", "Quinn", "Avery", "Cameron"]
+SIQA_EVENTS = [("helped {p} carry the heavy boxes", "How would {p} feel as a result?", "grateful and relieved",
+                ["bored with the boxes", "angry at the weather"]),
+               ("forgot {p}'s birthday party", "What will {p} want to do next?", "talk kindly about it later",
+                ["buy a new car", "move to another city"]),
+               ("lent {p} an umbrella in the rain", "Why did they do this?", "to keep {p} dry and warm",
+                ["to sell the umbrella", "to start a long trip"]),
+               ("cooked dinner for {p} after work", "What does {p} need to do before this?", "come home hungry and tired",
+                ["learn to fly a plane", "paint the whole house"])]
+
+
+def make_siqa() -> None:
+    def rows(start: int, count: int) -> list[dict]:
+        out = []
+        for n in range(start, start + count):
+            actor, other = SIQA_PEOPLE[n % 8], SIQA_PEOPLE[(n + 3) % 8]
+            event, question, right, wrong = SIQA_EVENTS[n % 4]
+            label = n % 3
+            answers = place(right.format(p=other), [w.format(p=other) for w in wrong], label)
+            out.append({"context": f"{actor} {event.format(p=other)}.", "question": question.format(p=other),
+                        "answerA": answers[0], "answerB": answers[1], "answerC": answers[2], "label": str(label + 1)})
+        return out
+
+    write("allenai/social_i_qa", None, "train", rows(0, 24))
+    write("allenai/social_i_qa", None, "validation", rows(24, 8))
+
+
 def make_xtreme_r() -> None:
     make_xcopa()
     make_xquad_ro()
     make_mewslix()
     make_lareqa()
+    make_ud27()
+    make_wikiann()
+    make_siqa()
 
 
 # ------------------------------------------------------------------------------------ XGLUE
@@ -1067,7 +1240,7 @@ def main() -> None:
         if not any(folder.iterdir()):
             folder.rmdir()
     for make in (make_nli, make_anli, make_qqp, make_qa, make_hellaswag, make_cosmos, make_csqa, make_ccg, make_udpos,
-                 make_panx, make_pawsx, make_retrieval, make_xtreme_r, make_xglue):
+                 make_panx, make_pawsx, make_retrieval, make_xtreme_r, make_xglue, make_translated):
         make()
     check()
     print(f"wrote {len(WRITTEN)} files under {OUT.relative_to(ROOT)}")

@@ -60,6 +60,41 @@ def test_each_axis_expands_into_cells_and_runs(tmp_path):
     assert zero.run is None and zero.base == few.base  # zero shots: the English run scored on de
 
 
+
+MULTI = {"multi": {"sources": [{"task": "mnli", "language": "en"}, {"task": "mnli_translated", "language": "de"},
+                               {"task": "mnli_translated", "language": "zh"}], "weights": [2, 1, 1], "size": 12}}
+
+
+def test_orders_chain_mixtures_and_reuse_every_shared_link(tmp_path):
+    plan = expand(load_recipe(_recipe(tmp_path, "tiny", mixes=MULTI, orders=[["mnli", "mix:multi"],
+                                                                            ["mix:multi", "mnli"]])))
+    assert sorted(c.intermediate for c in plan.cells) == sorted(
+        ["none", "mnli", "mix:multi", "mnli>mix:multi", "mix:multi>mnli"])
+    jobs = {j.name: j for j in plan.intermediates}
+    assert len(plan.intermediates) == 4  # mnli and the mixture are trained once, reused as first links
+    english_then_mixed, mixed_then_english = jobs["mnli>mix:multi"], jobs["mix:multi>mnli"]
+    assert english_then_mixed.after == jobs["mnli"].path and mixed_then_english.after == jobs["mix:multi"].path
+    config = intermediate_config(plan, english_then_mixed)
+    assert (config.task, config.compose, config.intermediates) == ("mnli", "chain", [jobs["mnli"].path])
+    assert config.train_data == intermediate_config(plan, jobs["mix:multi"]).train_data  # the same mixture
+    assert config.train_data["sources"][1] == {"task": "mnli_translated", "language": "de"}
+    back = intermediate_config(plan, mixed_then_english)
+    assert (back.task, back.train_data, back.intermediates) == ("mnli", None, [jobs["mix:multi"].path])
+    assert english_then_mixed.path.endswith("mnli-then-mix-multi-lora-seed0")
+    assert [c.key for c in expand(plan.recipe, ["order=mix:multi>mnli"]).cells] == ["mix:multi>mnli/pawsx/seed0"]
+
+
+def test_a_mixture_source_reads_its_own_tasks_data(tmp_path):
+    squad = {"qa": {"sources": [{"task": "squad", "language": "en"}, {"task": "squad_translated", "language": "de"}]}}
+    recipe = _recipe(tmp_path, "tiny", mixes=squad, intermediates=["none"], data="hub")
+    blocked = expand(load_recipe(recipe)).intermediates[0]
+    assert blocked.blocked and "xtreme_translations" in blocked.blocked and "squad_translated.data" in blocked.blocked
+    plan = expand(load_recipe(recipe, ["intermediate.per_task.squad_translated.data=/data/xtreme"]))
+    (job,) = plan.intermediates
+    assert job.blocked is None and job.task == "squad"
+    assert job.train_data["sources"] == [{"task": "squad", "language": "en"},  # the run's data (hub)
+                                         {"task": "squad_translated", "language": "de", "data": "/data/xtreme"}]
+
 def test_only_filters_on_any_axis(tmp_path):
     recipe = load_recipe(_recipe(tmp_path, "tiny", sizes=[8, None], shots=[0, 4]))
     only = expand(recipe, ["size=8", "shots=4"])
@@ -69,6 +104,12 @@ def test_only_filters_on_any_axis(tmp_path):
     assert [c.key for c in full.cells] == ["mnli/pawsx/seed0/sizefull/shots0-de"]
     with pytest.raises(UserError, match="--only size=7: not in the recipe's sizes; choose from: 8, full"):
         expand(recipe, ["size=7"])
+    # one spelling of "all the data": full (or null) in a recipe and in --only; "all" is refused
+    assert [c.key for c in expand(recipe, ["size=null", "intermediate=mnli", "shots=0"]).cells] == [c.key for c in full.cells]
+    spelled = load_recipe(_recipe(tmp_path, "tiny", name="spelled", sizes=[8, "full"], shots=[0, 4]))
+    assert spelled["sizes"] == recipe["sizes"] == [8, None]
+    with pytest.raises(UserError, match="--only size=all: not in the recipe's sizes; choose from: 8, full"):
+        expand(recipe, ["size=all"])
     with pytest.raises(UserError, match="--only order=a>b.*no such axis"):
         expand(recipe, ["order=a>b"])
 
@@ -78,6 +119,8 @@ def test_only_filters_on_any_axis(tmp_path):
     ({"orders": [["mnli", "nope"]]}, "not an intermediate task"), ({"orders": [["mnli", "xnli"]]}, "not an intermediate"),
     ({"compose": "fuse", "method": "bottleneck", "intermediates": ["mnli", "qqp"], "orders": [["mnli", "qqp"]]}, "no row of their own"),
     ({"mixes": {"m": {"sources": [{"task": "pawsx", "language": "en"}, {"task": "mnli", "language": "en"}]}}}, "mixes.m"), ({"shots": [-1]}, "shots"),
+    ({"orders": [["mnli", "mix:nope"]]}, "names no mixture"),
+    ({"mixes": {"p": {"sources": [{"task": "pawsx", "language": "de"}]}}, "orders": [["mnli", "mix:p"]]}, "target task"),
     ({"mixes": {"m": {"sources": [{"task": "pawsx", "language": "xx"}]}}}, "no language 'xx'"),
     ({"mixes": {"m": {"sources": [{"task": "pawsx", "language": "de"}], "weights": [1.0]}}}, "size"),
     ({"mixes": {"m": {"sources": []}}}, "sources"),

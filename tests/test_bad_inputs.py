@@ -11,6 +11,15 @@ from adapterstilts.cli import app
 RUN = "@RUN"  # a finished mnli LoRA run
 MODEL = "@MODEL"  # the tiny model
 OUT = "@OUT"  # an output path that must not appear
+TARGET = "@TARGET"  # a finished xnli run stacked on RUN
+SCALING = "@SCALING"  # the bundled tiny scaling study recipe (sizes 4, 8, 16)
+PREDICTIONS = {  # evaluate --predictions files
+    "good": {"task": "xnli", "languages": {"en": {"predictions": [0, "neutral"], "references": [0, 1]},
+                                           "de": {"predictions": [1, 2], "references": [1, 1]}}},
+    "label7": {"task": "xnli", "languages": {"en": {"predictions": [0, 7], "references": [0, 1]}}},
+    "string": {"task": "xnli", "languages": {"en": {"predictions": ["yes", "no"], "references": [0, 1]}}},
+    "tag": {"task": "panx", "languages": {"en": {"predictions": [["O", "B-PER"]], "references": [["O", "B-XYZ"]]}}},
+}
 
 
 def _files(root: Path) -> dict[str, str]:
@@ -49,6 +58,14 @@ CASES = [
     (["train-target", "xnli", "--qa-answer-text", "chars"], "--qa-answer-text"),
     (["train-intermediate", "mnli", "--model", "/nonexistent/model"], "does not exist"),
     (["train-intermediate", "mnli", "--output", "@FILE"], "is a file"),
+    # an output under an existing file: named before any model loads, never after the work
+    (["train-intermediate", "mnli", "--output", "@FILE/run"], "a-file is a file, not a folder"),
+    (["train-target", "xnli", "--output", "@FILE/deeper/run"], "a-file is a file, not a folder"),
+    (["evaluate", RUN, "--data", "sample", "--languages", "en", "-o", "@FILE/x.json"], "a-file is a file, not a folder"),
+    (["evaluate", RUN, "--data", "sample", "--languages", "en", "--save-predictions", "@FILE/p.json"],
+     "a-file is a file, not a folder"),
+    (["evaluate", "--task", "xnli", "--predictions", "@PREDS:good", "-o", "@FILE/x.json"], "is a file, not a folder"),
+    (["export-data", "mnli", "@FILE/data"], "a-file is a file, not a folder"),
     (["train-target", "xnli", "--method", "bottleneck", "--language-adapter", "nope"], "language adapter 'nope' does not exist"),
     # data folders: checked before any model loads, naming file / line / row / column
     (["train-intermediate", "mnli", "--data", "@DATA:empty"], "is empty"),
@@ -76,6 +93,32 @@ CASES = [
     (["run", "tiny", "--dry-run", "--executor", "bogus"], "--executor"),
     (["report", "@STORE", "--by", "colour"], "--by colour"),
     (["report", "@STORE", "--by", "size"], "no size axis"),
+    # --only values that exist, but not together; the spelling of "all the data" on the size axis
+    (["run", SCALING, "--dry-run", "--set", "intermediates=[none,mnli]", "--only", "intermediate=none,size=4"],
+     "selects no cell"),
+    (["run", SCALING, "--dry-run", "--set", "sizes=[4,null]", "--only", "size=all"], "choose from: 4, full"),
+    (["run", SCALING, "--dry-run", "--set", "sizes=[4,all]"], "integer or null"),
+    # a target run where an intermediate run belongs; an intermediate task where a target belongs
+    (["train-target", "pawsx", "-i", TARGET, "--compose", "stack"], "is a target run (xnli"),
+    (["train-target", "pawsx", "-i", TARGET], "pass its intermediates instead: -i "),
+    (["train-intermediate", "squad", "-i", TARGET, "--compose", "chain"], "is a target run"),
+    (["select", "mnli", "-i", RUN, "-i", TARGET], "is an intermediate task"),
+    # evaluate: an option that would do nothing is refused
+    (["evaluate", RUN, "--qa-answer-text", "offsets"], "--qa-answer-text applies to QA tasks"),
+    (["evaluate", RUN, "--layer", "2"], "--layer chooses the hidden layer of retrieval"),
+    (["evaluate", RUN, "--task", "tatoeba", "--max-examples", "3"], "--max-examples does not apply to tatoeba"),
+    (["evaluate", RUN, "--task", "tatoeba", "--bf16"], "--bf16 applies to tasks scored by a head"),
+    (["evaluate", RUN, "--task", "xnli", "--predictions", "@PREDS:good"], "not both"),
+    (["evaluate", "--task", "xnli", "--predictions", "@PREDS:good", "--max-examples", "3"],
+     "--max-examples would be ignored"),
+    (["evaluate", "--model", MODEL, "--task", "tatoeba", "--save-predictions", OUT], "--save-predictions would be"),
+    # --predictions: labels outside the set, strings that are no label, --languages honoured
+    (["evaluate", "--task", "xnli", "--predictions", "@PREDS:label7"], "prediction #2 is 7, not one of xnli's labels"),
+    (["evaluate", "--task", "xnli", "--predictions", "@PREDS:string"], "'yes', not one of xnli's labels"),
+    (["evaluate", "--task", "xnli", "--predictions", "@PREDS:good", "--languages", "fr"], "not in predictions file"),
+    (["evaluate", "--task", "panx", "--predictions", "@PREDS:tag"], "word 2, is 'B-XYZ'"),
+    # export-data is the download step: offline, it says where to run it (not "run export-data")
+    (["export-data", "mnli", OUT], "on a machine with internet access"),
 ]
 
 
@@ -99,11 +142,19 @@ def places(tiny_model_dir, tmp_path_factory):
     ResultsStore(store).replace_cell("r", "mnli/xnli/seed0", [
         {"recipe": "r", "cell": "mnli/xnli/seed0", "intermediate": "mnli", "method": "lora", "compose": "stack",
          "target": "xnli", "language": "en", "metric": "accuracy", "seed": 0, "value": 50.0, "run": None}])
+    target = train(small_train_config(tiny_model_dir, root / "xnli-run", task="xnli", compose="stack", max_steps=1,
+                                      intermediates=[str(run.path)]), log=quiet)
+    preds = {}
+    for name, content in PREDICTIONS.items():
+        preds[name] = root / f"preds-{name}.json"
+        preds[name].write_text(json.dumps(content))
     (root / "runs").mkdir()
     (root / "empty.yaml").write_text("# nothing yet\n")
     (root / "a-file").write_text("not a folder\n")
     return {"run": str(run.path), "model": str(tiny_model_dir), "data": data, "root": root, "store": str(store),
-            "empty_recipe": str(root / "empty.yaml"), "file": str(root / "a-file")}
+            "empty_recipe": str(root / "empty.yaml"), "file": str(root / "a-file"), "target": str(target.path),
+            "preds": {k: str(v) for k, v in preds.items()},
+            "scaling": str(Path(__file__).resolve().parents[1] / "recipes" / "studies" / "scaling-tiny.yaml")}
 
 
 def _resolve(args, places, out):
@@ -111,9 +162,12 @@ def _resolve(args, places, out):
     for a in args:
         a = a.replace(RUN, places["run"]).replace(MODEL, places["model"]).replace("@STORE", places["store"])
         a = a.replace("@EMPTY_RECIPE", places["empty_recipe"]).replace("@ROOT", str(places["root"]))
-        a = a.replace("@FILE", places["file"])
+        a = a.replace("@FILE", places["file"]).replace(TARGET, places["target"]).replace(SCALING, places["scaling"])
+        a = a.replace(OUT, str(out))
         if a.startswith("@DATA:"):
             a = places["data"][a.split(":", 1)[1]]
+        if a.startswith("@PREDS:"):
+            a = places["preds"][a.split(":", 1)[1]]
         resolved.append(a)
     command = resolved[0]
     if command.startswith("train-"):
@@ -197,3 +251,68 @@ def test_evaluating_one_language_keeps_the_others_in_the_run(places, tmp_path):
     merged = json.loads((run / "metrics.json").read_text())["mnli"]
     assert set(merged["languages"]) == {"en", "xx"}
     assert merged["average"]["accuracy"] == (merged["languages"]["en"]["accuracy"] + 0.0) / 2
+
+
+@pytest.fixture(scope="module")
+def written_under_umask(places, tmp_path_factory):
+    """Under umask 007: a run trained and evaluated through the CLI (--output, --save-predictions), a
+    report written with -o, and a tiny model. Returns (root, {relative path: mode})."""
+    import os
+
+    from adapterstilts.tiny_model import make_tiny_model
+
+    root = tmp_path_factory.mktemp("umask")
+    old = os.umask(0o007)
+    try:
+        run = root / "run"
+        result = CliRunner().invoke(app, ["train-intermediate", "mnli", "--model", places["model"], "--data", "sample",
+                                          "--max-steps", "1", "--batch-size", "4", "--output", str(run)])
+        assert result.exit_code == 0, result.output
+        result = CliRunner().invoke(app, ["evaluate", str(run), "--data", "sample", "--languages", "en",
+                                          "-o", str(root / "results" / "r.json"),
+                                          "--save-predictions", str(root / "results" / "p.json")])
+        assert result.exit_code == 0, result.output
+        report = CliRunner().invoke(app, ["report", places["store"], "-o", str(root / "results" / "table.md")])
+        assert report.exit_code == 0, report.output
+        make_tiny_model(root / "tiny", layers=1, hidden=16, heads=2, intermediate=16)
+    finally:
+        os.umask(old)
+    return root, {str(p.relative_to(root)): p.stat().st_mode & 0o777 for p in root.rglob("*")}
+
+
+def _not_user_mode(modes: dict, root: Path) -> dict:
+    return {name: oct(mode) for name, mode in modes.items()
+            if mode != (0o770 if (root / name).is_dir() else 0o660)}
+
+
+def test_results_and_folders_follow_the_users_umask(written_under_umask):
+    """A group on a shared cluster reads results: never tempfile's 0600 files / 0700 folders."""
+    root, modes = written_under_umask
+    assert {"run/manifest.json", "run/metrics.json", "results/r.json", "results/p.json", "results/table.md",
+            "tiny/config.json", "tiny/tokenizer.json"} <= set(modes)
+    wrong = _not_user_mode({k: v for k, v in modes.items() if not k.endswith(".safetensors")}, root)
+    assert not wrong, wrong
+
+
+def test_safetensors_files_follow_the_users_umask(written_under_umask):
+    root, modes = written_under_umask
+    weights = {k: v for k, v in modes.items() if k.endswith(".safetensors")}
+    assert {"run/head.safetensors", "run/module/adapter_model.safetensors", "tiny/model.safetensors"} <= set(weights)
+    wrong = _not_user_mode(weights, root)
+    assert not wrong, wrong
+
+
+def test_evaluate_records_the_result_in_the_run_before_writing_output(places, tmp_path, monkeypatch):
+    """Should writing -o fail after the evaluation, the result is already in RUN/metrics.json."""
+    import shutil
+
+    from adapterstilts.evaluation import zero_shot
+
+    run = tmp_path / "run"
+    shutil.copytree(places["run"], run)
+    (run / "metrics.json").unlink(missing_ok=True)
+    monkeypatch.setattr(zero_shot, "check_output_place", lambda *a, **k: None)  # as if the place broke later
+    result = CliRunner().invoke(app, ["evaluate", str(run), "--data", "sample", "--languages", "en",
+                                      "-o", places["file"] + "/x.json"])
+    assert result.exit_code != 0
+    assert "mnli" in json.loads((run / "metrics.json").read_text())

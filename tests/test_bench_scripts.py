@@ -56,4 +56,24 @@ def test_bench_train_tiny_runs_every_setup_and_reports_ratios(tmp_path):
     recorded = json.loads((tmp_path / "runs.json").read_text())
     assert recorded["data"]["rows"] == 64 and recorded["data"]["max"] == 256
     assert {r["setup"] for r in recorded["runs"]} == {"plain", "tuned", "adapterstilts"}
-    assert all(r["train_s"] > 0 and r["losses"] for r in recorded["runs"])
+    assert all(r["train_s"] > 0 and r["train_cpu_s"] > 0 and r["losses"] for r in recorded["runs"])
+    assert "c/b in train CPU seconds" in result.stdout
+
+
+def test_bench_eval_tiny_checks_equal_logits_and_reports_ratios(tmp_path):
+    """bench_eval.py --tiny: the toolkit's prediction path and Trainer.predict on the same model give the
+    same logits (printed before timing), every setup gets a row and a ratio (no timing asserted)."""
+    command = [sys.executable, str(ROOT / "scripts" / "bench_eval.py"), "--tiny", "--work", str(tmp_path / "work"),
+               "--json", str(tmp_path / "eval.json")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    line = next(x for x in result.stdout.splitlines() if x.startswith("max |logit difference|"))
+    differences = [float(part.split()[-1].rstrip(",")) for part in line.split(":", 1)[1].split(",")]
+    assert len(differences) == 2 and all(d < 1e-4 for d in differences)
+    rows = [x for x in result.stdout.splitlines() if x.startswith("| ") and not x.startswith("| setup")]
+    assert len(rows) == 3
+    assert "adapterstilts/trainer: " in result.stdout and "full-last-layer/trainer: " in result.stdout
+    import json
+
+    recorded = json.loads((tmp_path / "eval.json").read_text())
+    assert recorded["examples"] == 64 and all(len(v) == 1 and v[0] > 0 for v in recorded["seconds"].values())

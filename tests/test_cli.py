@@ -136,3 +136,133 @@ def test_predictions_of_another_task_are_refused(tmp_path):
     (tmp_path / "bin.json").write_bytes(b"\xff\xfe\x00garbage")
     result = _invoke("evaluate", "--task", "xnli", "--predictions", tmp_path / "bin.json")
     assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+# ---- a target run: its model card's adapterstilts code, and -i refusing it ------------------------
+@pytest.fixture(scope="module")
+def target_run(tiny_model_dir, tmp_path_factory):
+    """An xnli run stacked on a 1-step mnli run (both 1 step, the tiny model)."""
+    from adapterstilts.training.pipeline import train
+    from conftest import quiet, small_train_config
+
+    root = tmp_path_factory.mktemp("target")
+    mnli = train(small_train_config(tiny_model_dir, root / "mnli", max_steps=1, lr=3e-2), log=quiet)
+    return train(small_train_config(tiny_model_dir, root / "xnli", task="xnli", compose="stack", max_steps=1,
+                                    lr=3e-2, intermediates=[str(mnli.path)]), log=quiet)
+
+
+@pytest.mark.parametrize("hub_base", [True, False], ids=["hub-base", "local-base"])
+def test_card_code_loads_a_pushed_target_run_with_its_head(target_run, tiny_model_dir, tmp_path, tiny_tokenizer,
+                                                           hub_base):
+    """The card's adapterstilts block rebuilds the pushed target run: the same encoder and the same head."""
+    import re
+    from pathlib import Path
+
+    import torch
+
+    from adapterstilts.model.assemble import load_run_model
+    from adapterstilts.runs.hub import stage_run
+    from test_hub import hidden, put_in_cache
+
+    repo_id = f"user/xnli-card-{'hub' if hub_base else 'local'}"
+    put_in_cache("user/tiny-xlmr", Path(tiny_model_dir))
+    staged = tmp_path / "staged"
+    stage_run(target_run, staged, repo_id, base_model="user/tiny-xlmr" if hub_base else None, log=lambda m: None)
+    put_in_cache(repo_id, staged)
+    card = (staged / "README.md").read_text()
+    assert "a target run: see" not in card
+    assert f"adapterstilts evaluate {repo_id}" + ("" if hub_base else " --model BASE_MODEL") in card
+    code = re.search(r"### The whole model, with its head \(adapterstilts\)\n\n```python\n(.*?)```", card, re.S).group(1)
+    assert ("BASE_MODEL" in code) is not hub_base
+    scope: dict = {}
+    exec(compile(code.replace("BASE_MODEL", str(tiny_model_dir)), f"{repo_id}/README.md", "exec"), scope)
+    expected, task, _ = load_run_model(target_run, log=lambda m: None)
+    assert scope["task"].name == task.name == "xnli"
+    assert torch.allclose(hidden(scope["encoder"], tiny_tokenizer), hidden(expected.encoder, tiny_tokenizer), atol=1e-5)
+    got, want = scope["task_model"].head.state_dict(), expected.head.state_dict()
+    assert got.keys() == want.keys() and all(torch.equal(got[k], want[k]) for k in got)
+
+
+# ---- what an evaluation records: a partial one says so, and which language adapters it used --------
+def test_max_examples_is_recorded_and_never_merged_with_a_full_evaluation(target_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(target_run.path, run)
+    out = tmp_path / "partial.json"
+    result = _invoke("evaluate", run, "--data", "sample", "--languages", "en", "--max-examples", 2, "--output", out)
+    assert result.exit_code == 0, result.output
+    assert "partial: the first 2 examples per language" in result.stdout
+    saved = json.loads(out.read_text())
+    assert saved["max_examples"] == 2 and saved["examples"] == {"en": 2}
+    recorded = json.loads((run / "metrics.json").read_text())["xnli"]
+    assert recorded["max_examples"] == 2 and recorded["examples"] == {"en": 2}
+    full = _invoke("evaluate", run, "--data", "sample", "--languages", "de")
+    assert full.exit_code == 0, full.output
+    assert "partial" not in full.stdout
+    recorded = json.loads((run / "metrics.json").read_text())["xnli"]
+    assert "max_examples" not in recorded and "examples" not in recorded
+    assert list(recorded["languages"]) == ["de"]  # the partial en score is not averaged with a full de one
+
+
+def test_language_adapters_used_are_recorded(tiny_model_dir, tmp_path):
+    from adapterstilts.training.pipeline import train
+    from conftest import quiet, small_train_config
+    from test_language_adapters import _language_adapter
+
+    en = _language_adapter(tiny_model_dir, tmp_path / "lang-en", 1)
+    de = _language_adapter(tiny_model_dir, tmp_path / "lang-de", 2)
+    run = train(small_train_config(tiny_model_dir, tmp_path / "xnli", task="xnli", method="bottleneck", max_steps=1,
+                                   language_adapter=str(en)), log=quiet)
+    out = tmp_path / "r.json"
+    result = _invoke("evaluate", run.path, "--data", "sample", "--languages", "en,de", "--language-adapters",
+                     f"de={de}", "--output", out)
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["language_adapters"] == {"en": "training", "de": str(de)}
+    assert f"language adapters: en=training, de={de}" in result.stdout
+    again = _invoke("evaluate", run.path, "--data", "sample", "--languages", "en")  # en again, the training adapter
+    assert again.exit_code == 0, again.output
+    recorded = json.loads((run.path / "metrics.json").read_text())["xnli"]
+    assert set(recorded["languages"]) == {"en", "de"} and recorded["language_adapters"] == {"de": str(de)}
+
+
+def test_model_card_marks_a_partial_evaluation_and_its_language_adapters():
+    from adapterstilts.runs.model_card import results
+
+    result = {"metric": "accuracy", "primary": "accuracy", "split": "test", "data": "sample",
+              "languages": {"de": {"accuracy": 50.0}}, "average": {"accuracy": 50.0}}
+    assert "Partial" not in results({"xnli": result})
+    text = results({"xnli": {**result, "max_examples": 8, "language_adapters": {"de": "user/lang-de"}}})
+    assert "Partial: the first 8 examples per language" in text and "Language adapters: de user/lang-de" in text
+
+
+def test_predictions_are_scored_on_the_languages_asked_for_with_label_names(tmp_path):
+    preds = tmp_path / "p.json"
+    preds.write_text(json.dumps({"task": "xnli", "languages": {
+        "en": {"predictions": ["entailment", "neutral", 2], "references": [0, 1, 0]},
+        "de": {"predictions": [1], "references": [0]}}}))
+    result = _invoke("evaluate", "--task", "xnli", "--predictions", preds, "--languages", "en", "-o", tmp_path / "o.json")
+    assert result.exit_code == 0, result.output
+    saved = json.loads((tmp_path / "o.json").read_text())
+    assert list(saved["languages"]) == ["en"]
+    assert saved["languages"]["en"]["accuracy"] == pytest.approx(200 / 3)  # names mapped to ids, not scored as wrong
+
+
+def test_a_mixture_run_of_target_data_is_an_intermediate_but_a_few_shot_run_is_not(target_run, tmp_path):
+    """-i refuses target runs, except a study's mixture of target-task data (trained as an intermediate)."""
+    import shutil
+
+    from adapterstilts.cli.train import _check_not_target_runs
+    from adapterstilts.errors import UserError
+
+    for kind in ("mix", "fewshot"):
+        run = tmp_path / kind
+        shutil.copytree(target_run.path, run)
+        manifest = json.loads((run / "manifest.json").read_text())
+        manifest.update(intermediates=[], train_data={"kind": kind, "seed": 0})
+        (run / "manifest.json").write_text(json.dumps(manifest))
+        if kind == "mix":
+            _check_not_target_runs([str(run)])
+        else:
+            with pytest.raises(UserError, match="is a target run .*pass an intermediate-task run"):
+                _check_not_target_runs([str(run)])

@@ -112,3 +112,16 @@ def test_bad_option_values_give_one_line_and_no_output(args, keyword, tiny_model
     assert keyword in lines[0]
     assert "Traceback" not in result.output
     assert not out.exists() and not (tmp_path / ".o.partial").exists()
+
+
+def test_score_help_lists_every_suite_and_each_default_qa_convention():
+    """`score --help` names every registered suite and, per suite, the QA convention used when
+    --qa-convention is left out (the suite's official one)."""
+    from adapterstilts.suites import SUITES, get_suite
+
+    params = _params("score")
+    suites, qa = params["--suite"].help, _compact(params["--qa-convention"].help)
+    for name, _ in SUITES.items():
+        assert re.search(rf"(^|[\s:|]){re.escape(name)}(\s|\(|$)", suites), (name, suites)
+        assert f"{name}{get_suite(name).official_qa}" in qa.replace(",", ""), (name, qa)
+    assert "Default:" in params["--qa-convention"].help

@@ -177,10 +177,10 @@ def test_lora_fusion_learns_to_weight_the_informative_module(tiny_model_dir, lea
                 param.mul_(5.0)  # a random update of the size of a trained one
     noisy.save_pretrained(str(tmp_path / "noise"))
     fused = train(small_train_config(tiny_model_dir, tmp_path / "fused", data=str(learnable_mnli_dir), compose="fuse",
-                                     intermediates=[str(informative.path), str(tmp_path / "noise")], max_steps=30,
+                                     intermediates=[str(informative.path), str(tmp_path / "noise")], max_steps=60,
                                      lr=5e-2, batch_size=8, seed=0), log=quiet, keep_model=True)
     good, bad = mean_weights(fused.model.encoder.lora_fusion)
-    assert good - bad > 0.1, (good, bad)  # from 0.5 / 0.5
+    assert good - bad > 0.1, (good, bad)  # from 0.5 / 0.5 (60 steps: 0.23-0.26 over seeds 0-2; 30 were marginal)
     assert fused.manifest["fusion_gate"] == "layer" and (fused.module_dir / "fusion.safetensors").is_file()
 
 

@@ -181,3 +181,64 @@ def test_fewshot_held_out_rows_are_never_scored(tiny_model_dir, tmp_path, monkey
 
     result = zero_shot.evaluate_run(run.path, languages="de", split="test", data="sample", log=quiet)
     assert "held_out" not in result and len(scored["de"]) == 8  # the test split never held anything
+
+
+# ---- translate-train sources (tasks/translated.py) --------------------------------------------------
+def _squad_file(root, lang):
+    return root / "squad" / "translate-train" / f"squad.translate.train.en-{lang}.json"
+
+
+def _questions(path):
+    return [qa for a in json.loads(path.read_text(encoding="utf-8"))["data"] for p in a["paragraphs"] for qa in p["qas"]]
+
+
+def test_translated_mnli_mixes_with_mnli_by_ratio():
+    sets = {lang: _pairs(load_examples(get_task("mnli_translated"), "train", lang, "sample")) for lang in ("de", "zh")}
+    assert get_task("mnli_translated").labels == get_task("mnli").labels  # same head, same label ids
+    rows = Mix([("mnli", "en"), ("mnli_translated", "de"), ("mnli_translated", "zh")], weights=[2, 1, 1], size=12,
+               seed=4).examples("sample")
+    counts = Counter("de" if p in sets["de"] else "zh" if p in sets["zh"] else "en"
+                     for p in ((r["text_a"], r["text_b"]) for r in rows))
+    assert counts == {"en": 6, "de": 3, "zh": 3}  # 12 x 2/4, 12 x 1/4, 12 x 1/4
+    with pytest.raises(UserError, match="machine-translated training data only"):
+        get_task("mnli_translated").sources("validation", "de")
+
+
+def test_translated_squad_skips_lost_answers_and_keeps_ids_unique_across_languages():
+    from adapterstilts.data.loading import SAMPLES_DIR
+
+    raw = {lang: _questions(_squad_file(SAMPLES_DIR, lang)) for lang in ("de", "zh")}
+    lost = [q["id"] for q in raw["de"] if q["answers"][0]["answer_start"] < 0]
+    assert len(lost) == 1 and {q["id"] for q in raw["de"]} == {q["id"] for q in raw["zh"]}  # translations share ids
+    german = load_examples(get_task("squad_translated"), "train", "de", "sample")
+    assert len(german) == len(raw["de"]) - 1 and f"{lost[0]}-de" not in german["id"]
+    assert set(german["id"]) == {f"{q['id']}-de" for q in raw["de"]} - {f"{lost[0]}-de"}
+    mixed = Mix([("squad_translated", "de"), ("squad_translated", "zh")]).examples("sample")
+    assert len(mixed) == len(german) + len(raw["zh"]) and len(set(mixed["id"])) == len(mixed)
+
+
+def test_a_mix_source_with_its_own_data_is_read_from_there(tmp_path):
+    import shutil
+
+    from adapterstilts.data.loading import SAMPLES_DIR
+
+    shutil.copytree(SAMPLES_DIR / "squad", tmp_path / "squad")
+    path = _squad_file(tmp_path, "ar")
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["data"][0]["paragraphs"][0]["qas"][0]["question"] = "only in the local copy?"
+    path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    local = {"task": "squad_translated", "language": "ar", "data": str(tmp_path)}
+    mix = Mix([("squad", "en"), local])
+    questions = mix.examples("sample")["question"]  # English SQuAD from the sample, Arabic from tmp_path
+    assert "only in the local copy?" in questions and len(questions) == 32 + len(_questions(path))
+    assert mix.to_spec()["sources"] == [{"task": "squad", "language": "en", "split": "train"}, {**local, "split": "train"}]
+    assert derived_from_spec(mix.to_spec()).to_spec() == mix.to_spec()
+    assert Mix([("squad", "en")]).to_spec()["sources"] == [{"task": "squad", "language": "en", "split": "train"}]
+
+
+def test_translated_squad_without_its_files_says_where_to_get_them(tmp_path):
+    for data in ("hub", str(tmp_path)):
+        with pytest.raises(UserError) as err:
+            load_examples(get_task("squad_translated"), "train", "de", data)
+        assert "xtreme_translations" in str(err.value) and "squad.translate.train.en-<lang>.json" in str(err.value)
+        assert "\n" not in str(err.value)

@@ -143,3 +143,26 @@ def test_cli_lists_recipes_and_shows_one_resolved(tmp_path):
     assert yaml.safe_load(result.stdout)["seeds"] == [5]
     result = runner.invoke(app, ["recipes", str(_write(tmp_path, {**MINIMAL, "oops": 1}))])
     assert result.exit_code == 2 and "oops" in result.output and "my-recipe.yaml" in result.output
+
+
+def test_the_study_axes_example_in_recipes_readme_is_yaml_without_a_repeated_key():
+    """A key given twice in one YAML block silently keeps the last one: the example must not do that."""
+    import re
+    from pathlib import Path
+
+    class Strict(yaml.SafeLoader):
+        pass
+
+    def mapping(loader, node):
+        keys = [loader.construct_object(k) for k, _ in node.value]
+        repeated = {k for k in keys if keys.count(k) > 1}
+        assert not repeated, f"repeated keys {repeated} at line {node.start_mark.line + 1}"
+        return loader.construct_mapping(node)
+
+    Strict.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    text = (Path(__file__).resolve().parents[1] / "recipes" / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Study axes", 1)[1]
+    block = re.search(r"\n\n((?: {4}.*\n)+)", section).group(1)
+    axes = yaml.load("\n".join(line[4:] for line in block.splitlines()), Loader=Strict)
+    assert {"sizes", "orders", "mixes", "shots", "fewshot"} <= set(axes)
+    assert ["mnli", "mix:en-de"] in axes["orders"] and ["mnli", "squad"] in axes["orders"]

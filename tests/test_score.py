@@ -4,8 +4,12 @@ evaluate.py scores them. Expectations are computed here from the official formul
 questions at 0; seqeval chunk F1; task = macro mean over the official language list; QA task score
 (EM + F1) / 2; group and overall = unweighted means, the overall only when all nine tasks are there).
 When a copy of google-research/xtreme is at hand (``XTREME_REPO_GIT``, a git dir), its own mock data
-are scored too and compared with the averages its evaluate_test.py asserts, read from that file at
-test time (nothing of it is stored here)."""
+are scored too and compared with the averages its evaluate_test.py asserts (XTREME's nine tasks; XTREME-R's
+XNLI, Mewsli-X, MLQA, TyDiQA), read from that file at test time (nothing of it is stored here). Those
+averages belong to the exact hand-made files of mock_test_data; any folder that reproduces them would be
+a copy of those files, so without a copy the comparison is skipped and the hand-built folders below carry
+the formulas in CI. Labels outside a task's label set count as the official comparisons count them
+(wrong), and Mewsli-X / LAReQA rankings are scored by utils_mewslix / utils_lareqa's formulas."""
 import ast
 import json
 import os
@@ -239,6 +243,72 @@ def test_single_tag_and_index_files(tmp_path):
     assert score_files("tatoeba", pred, gold) == pytest.approx({"accuracy": 200 / 3}, abs=TOL)
 
 
+# ------------------------------------------------------------------ labels outside the label set
+def test_labels_outside_the_label_set_count_as_wrong_like_evaluate_py(tmp_path):
+    gold, pred = tmp_path / "gold.tsv", tmp_path / "pred.tsv"
+    # accuracy is p == l on stripped lines: an unknown label (or another case) is simply wrong -> 2 of 4
+    _write(gold, "\n".join(NLI) + "\n")
+    _write(pred, "entailment\nmaybe\ncontradiction\nNEUTRAL\n")
+    assert score_files("xnli", pred, gold) == pytest.approx({"accuracy": 50.0}, abs=TOL)
+    # seqeval chunks any tag: B-MISC (not a PAN-X tag) is one more predicted chunk -> P 2/3, R 1, F1 0.8
+    _write(gold, "\n".join(BIO_GOLD) + "\n")
+    _write(pred, "B-PER\nI-PER\nB-MISC\nB-LOC\n")
+    scores = score_files("panx", pred, gold)
+    assert scores["precision"] == pytest.approx(200 / 3, abs=TOL) and scores["f1"] == pytest.approx(80.0, abs=TOL)
+    # Tatoeba rows compare as strings: "[1]" and "02" are wrong against "1" and "2" -> 1 of 3
+    _write(gold, "3\n1\n2\n")
+    _write(pred, "3\n[1]\n02\n")
+    assert score_files("tatoeba", pred, gold) == pytest.approx({"accuracy": 100 / 3}, abs=TOL)
+    # XCOPA's JSON labels: 0.0 == 0 is right, "1" != 1, 2 and null are wrong -> 1 of 4
+    gold, pred = tmp_path / "test-ht.jsonl", tmp_path / "pred.jsonl"
+    _write(gold, "".join(json.dumps({"idx": i, "label": v}) + "\n" for i, v in enumerate([0, 1, 1, 0])))
+    _write(pred, "".join(json.dumps({"label": v}) + "\n" for v in [0.0, "1", 2, None]))
+    assert score_files("xcopa", pred, gold) == pytest.approx({"accuracy": 25.0}, abs=TOL)
+
+
+# ------------------------------------------------------------------------- Mewsli-X and LAReQA
+MEWSLIX_GOLD = {"a": ["Q1 "], "b": ["Q2"], "c": ["Q3"], "d": ["Q4"], "e": ["Q5", "Q6"]}
+MEWSLIX_PRED = {"a": ["Q9", "Q1"], "b": ["Q2", "Q2"], "c": [f"Q{i}" for i in range(100, 120)] + ["Q3"],
+                "e": ["Q6"], "not-gold": ["Q1"]}
+# utils_mewslix.evaluate by hand: a 1/2 (gold stripped), b 1, c 0 (rank 21), d 0 (unpredicted), e 0 (only the
+# first gold id counts) -> 1.5 / 5
+MEWSLIX_MAP = 100 * 1.5 / 5
+LAREQA_GOLD = {"q1": ["de_1_0", "en_1_0", "zh_1_0"], "q2": ["en_2_1"]}
+LAREQA_PRED = {"q1": ["en_1_0", "x", "zh_1_0", "en_1_0"]}
+# utils_lareqa AP@20: q1 hits at 1 and 3 -> (1/1 + 2/3) / min(3, 20) = 5/9 (the repeat counts once); q2 0
+LAREQA_MAP = 100 * (5 / 9) / 2
+
+
+def test_mewslix_and_lareqa_files_by_the_official_formulas(tmp_path):
+    for name, gold, pred, expected in (("mewslix", MEWSLIX_GOLD, MEWSLIX_PRED, MEWSLIX_MAP),
+                                       ("lareqa", LAREQA_GOLD, LAREQA_PRED, LAREQA_MAP)):
+        _write(tmp_path / f"{name}-gold.json", json.dumps(gold))
+        _write(tmp_path / f"{name}-pred.json", json.dumps(pred))
+        scores = score_files(name, tmp_path / f"{name}-pred.json", tmp_path / f"{name}-gold.json")
+        assert scores == pytest.approx({"map@20": expected}, abs=TOL), name
+
+
+def test_xtreme_r_folder_scores_mewslix_and_lareqa_over_their_languages(tmp_path):
+    from adapterstilts.tasks import get_task
+
+    pred, gold = tmp_path / "predictions", tmp_path / "labels"
+    per_language = {}
+    for folder, golds, preds in (("mewslix", MEWSLIX_GOLD, MEWSLIX_PRED), ("lareqa", LAREQA_GOLD, LAREQA_PRED)):
+        languages = OFFICIAL_LANGUAGES["xtreme-r"][folder] or get_task(folder).languages  # LAReQA: no official list
+        for i, lang in enumerate(languages):
+            right = i % 2 == 0  # every other language ranks exactly its gold ids first: 100
+            _write(gold / folder / f"test-{lang}.json", json.dumps(golds))
+            _write(pred / folder / f"test-{lang}.json",
+                   json.dumps({k: [x.strip() for x in v] for k, v in golds.items()} if right else preds))
+        per_language[folder] = [100.0 if i % 2 == 0 else (MEWSLIX_MAP if folder == "mewslix" else LAREQA_MAP)
+                                for i in range(len(languages))]
+    result = score_folder(pred, gold, suite="xtreme-r")
+    assert len(result["tasks"]["lareqa"]["languages"]) == 11 and len(result["tasks"]["mewslix"]["languages"]) == 11
+    for folder, values in per_language.items():
+        assert result["tasks"][folder]["average"]["map@20"] == pytest.approx(_mean(values), abs=TOL)
+    assert result["unsupported"] == [] and result["overall"] is None
+
+
 # --------------------------------------------------------------------------------- BUCC by ids
 def test_bucc_sentence_ids_follow_read_sent2id():
     from adapterstilts.metrics.retrieval import candidates_by_id, sentence_ids
@@ -303,16 +373,17 @@ def test_official_mock_data_xtreme_r(tmp_path):
     mock, constants = _official_mock(tmp_path)
     if "xtreme-r" not in SUITES:
         pytest.skip("the xtreme-r suite is not registered yet")
-    wanted = {t: a for t, a in constants["XTREME_R_TASK2AVG_SCORES"].items() if t in ("xnli", "mlqa", "tydiqa")}
-    for folder in ("predictions", "labels"):  # only the tasks whose mock data covers XTREME-R's languages
-        for extra in {p.name for p in (mock / folder).iterdir()} - set(wanted) - {"mewslix"}:
+    # the tasks whose mock data covers XTREME-R's languages (evaluate_test.py: xnli, mewslix, mlqa, tydiqa)
+    wanted = {t: a for t, a in constants["XTREME_R_TASK2AVG_SCORES"].items() if t in ("xnli", "mlqa", "tydiqa", "mewslix")}
+    assert set(wanted) == {"xnli", "mlqa", "tydiqa", "mewslix"}
+    for folder in ("predictions", "labels"):
+        for extra in {p.name for p in (mock / folder).iterdir()} - set(wanted):
             (mock / folder / extra).rename(tmp_path / f"{folder}-{extra}")
     result = score_folder(mock / "predictions", mock / "labels", suite="xtreme-r")
     for task, averages in wanted.items():
         for key, value in averages.items():
-            assert result["tasks"][task]["average"][key[len("avg_"):]] == pytest.approx(value, abs=TOL)
-    assert result["overall"] is None
-    assert result["unsupported"] == ["mewslix (map_at_20)"]  # no official-file reader for mAP@20 yet
+            assert result["tasks"][task]["average"][key[len("avg_"):]] == pytest.approx(value, abs=TOL), (task, key)
+    assert result["overall"] is None and result["unsupported"] == []
 
 
 # -------------------------------------------------------------------------------------- the CLI
@@ -352,6 +423,9 @@ def _bad_inputs(tmp_path):
     _write(tmp_path / "index.tsv", "1\n[2]\n")
     _write(tmp_path / "gold_index.tsv", "1\n2\n")
     _write(tmp_path / "short.tsv", "entailment\n")
+    _write(tmp_path / "mewslix_pred.json", json.dumps({"m1": "Q1"}))
+    _write(tmp_path / "mewslix_gold.json", json.dumps({"m1": ["Q1"]}))
+    _write(tmp_path / "mewslix_nogold.json", json.dumps({"m1": ["Q1"], "m2": []}))
     return pred, gold
 
 
@@ -362,13 +436,19 @@ def _bad_inputs(tmp_path):
     (["score", "{tmp}/predictions", "--labels", "{tmp}/labels", "--suite", "nope"], "unknown suite"),
     (["score", "--task", "xquad", "--predictions", "{tmp}/broken.json", "--gold", "{tmp}/labels/xquad/test-de.json"],
      "broken.json:2: not valid JSON"),
-    (["score", "--task", "tatoeba", "--predictions", "{tmp}/index.tsv", "--gold", "{tmp}/gold_index.tsv"],
-     "index.tsv:2: '[2]' is not a row index"),
+    (["score", "--task", "mewslix", "--predictions", "{tmp}/mewslix_pred.json", "--gold", "{tmp}/mewslix_gold.json"],
+     "mewslix_pred.json: the ranked prediction of question 'm1' is 'Q1', not a list of id strings"),
+    (["score", "--task", "mewslix", "--predictions", "{tmp}/mewslix_gold.json", "--gold", "{tmp}/mewslix_nogold.json"],
+     "example 'm2' has no gold id"),
     (["score", "--task", "xnli", "--predictions", "{tmp}/short.tsv", "--gold", "{tmp}/labels/xnli/none.tsv"],
      "does not exist"),
     (["score", "--task", "pawsx", "--predictions", "{tmp}/short.tsv", "--gold", "{tmp}/index.tsv"], "1 lines but"),
     (["score", "{tmp}/predictions"], "--labels"),
     (["score", "{tmp}/predictions", "--labels", "{tmp}/labels", "--format", "xml"], "unknown --format"),
+    (["score", "--task", "xnli", "--predictions", "{tmp}/short.tsv", "--gold", "{tmp}/short.tsv", "--split", "dev"],
+     "drop --split"),
+    (["score", "{tmp}/predictions", "--labels", "{tmp}/labels", "-o", "{tmp}/short.tsv/x.json"],
+     "short.tsv is a file, not a folder"),
 ])
 def test_cli_bad_input_is_one_line_exit_2(tmp_path, args, message):
     _bad_inputs(tmp_path)

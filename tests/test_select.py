@@ -152,6 +152,33 @@ def test_evaluate_reports_regret_against_the_grid(grid):
     assert table.exit_code == 0 and "regret@1" in table.stdout and "Poth et al." in table.stdout
 
 
+def test_evaluate_says_which_study_results_it_skips(grid, tmp_path):
+    """Size-axis cells (a scaling study) are not ranked: the output says so, in the note and the JSON."""
+    import shutil
+
+    from adapterstilts.experiments.store import ResultsStore
+
+    sized = tmp_path / "grid"
+    shutil.copytree(grid, sized)
+    shutil.copytree(grid / "intermediate" / "mnli-lora-seed0", sized / "intermediate" / "mnli-lora-seed0-size4")
+    store = ResultsStore(sized / "results.sqlite")
+    for inter, value in (("mnli", 90.0), ("qqp", 10.0)):
+        cell = f"{inter}/xnli/seed0/size4"
+        store.replace_cell("hand", cell, [
+            {"recipe": "hand", "cell": cell, "intermediate": inter, "method": "lora", "compose": "stack",
+             "target": "xnli", "language": "en", "metric": "accuracy", "seed": 0, "value": value, "run": None,
+             "axes": json.dumps({"size": 4})}])
+    result = _invoke("--evaluate", sized, "--method", "embedding", "--max-examples", 16, "--format", "json")
+    assert result.exit_code == 0, result.output
+    parsed = json.loads(result.stdout)
+    assert parsed["methods"]["embedding"]["targets"]["xnli"]["trained"] == pytest.approx({"mnli": 50.0, "qqp": 65.0})
+    assert "2 results of study cells (size 4)" in parsed["skipped_study"]
+    assert "mnli-lora-seed0-size4" in parsed["skipped_study"]
+    assert "note: skipped the grid's 2 results" in result.stderr
+    plain = _invoke("--evaluate", grid, "--method", "embedding", "--max-examples", 16, "--format", "json")
+    assert "skipped_study" not in json.loads(plain.stdout) and "note: skipped" not in plain.stderr
+
+
 @pytest.mark.parametrize("args, message", [
     (["no_such_task", "-i", "a", "-i", "b"], "unknown task 'no_such_task'"),
     (["xnli", "-i", "/no/such/run", "-i", "/no/such/other"], "not a finished adapterstilts run"),
@@ -174,3 +201,18 @@ def test_bad_input_is_one_line_before_any_model_loads(args, message, grid, monke
     result = _invoke(*args)
     assert result.exit_code == 2, result.output
     assert message in result.output and len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_evaluate_reads_a_grid_whose_store_is_elsewhere(grid, tmp_path):
+    """recipe.json's `results:` outside the grid folder: no store inside it is not an error of its own."""
+    import shutil
+
+    moved = tmp_path / "grid"
+    shutil.copytree(grid, moved)
+    elsewhere = tmp_path / "stores" / "results.sqlite"
+    elsewhere.parent.mkdir()
+    shutil.move(moved / "results.sqlite", elsewhere)
+    (moved / "recipe.json").write_text(json.dumps({"name": "hand", "data": "sample", "results": str(elsewhere)}))
+    result = _invoke("--evaluate", moved, "--method", "embedding", "--max-examples", 16, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert "xnli" in json.loads(result.stdout)["methods"]["embedding"]["targets"]

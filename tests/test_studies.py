@@ -1,7 +1,9 @@
 """The studies: each statistic against a hand computation on a small table, the cost estimate against
 hand-counted steps, `studies` lists five, and the cheapest study (distance) end to end with --tiny
 (the tiny model and samples: it proves the machinery, not the science)."""
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -139,3 +141,122 @@ def test_distance_tiny_end_to_end(tmp_path, monkeypatch):
     assert (out / "study-distance" / "report.md").is_file()
     bad = runner.invoke(app, ["study", "scaling", "--from", str(out)])
     assert bad.exit_code == 2 and "distance study only" in bad.output
+
+
+# ---- order: conditions against English-first ------------------------------------------------------
+def test_order_compares_every_condition_with_english_first(tmp_path):
+    import pandas as pd
+
+    from adapterstilts.analysis.studies.order import analyse, describe
+
+    rng = np.random.default_rng(3)
+    conditions = ["none", "mnli", "mix:multi", "mnli>mix:multi", "mix:multi>mnli"]
+    rows = [(c, "xglue_nc", lang, seed, float(60 + 2 * k + rng.normal()))
+            for k, c in enumerate(conditions) for lang in ("en", "de", "ru") for seed in (1, 2, 3)]
+    frame = pd.DataFrame(rows, columns=["intermediate", "target", "language", "seed", "score"])
+    text = "\n".join(analyse(frame, tmp_path, {}))
+    assert "| mnli | mnli (English) — the reference (English-first) |" in text
+    assert describe("mnli>mix:multi") == "mnli, then mixture multi (mixed-language) (chained)"
+    scores = frame.set_index(["intermediate", "language", "seed"])["score"]
+    for cond in ("none", "mix:multi", "mnli>mix:multi", "mix:multi>mnli"):  # hand: mean of the 9 paired differences
+        hand = float(np.mean([scores[cond, lang, s] - scores["mnli", lang, s] for lang in ("en", "de", "ru")
+                              for s in (1, 2, 3)]))
+        line = next(ln for ln in text.splitlines() if ln.startswith(f"| xglue_nc | all | {cond} |"))
+        assert line.split("|")[4].strip().startswith(f"{hand:.2f} [") and line.split("|")[5].strip() == "9"
+    assert (tmp_path / "plots" / "order-bars.png").stat().st_size > 0
+
+
+def test_order_tiny_chains_a_mixture_end_to_end(tmp_path, monkeypatch, tiny_model_dir):
+    monkeypatch.chdir(tmp_path)  # one seed and target, the session's tiny model: the five conditions in a minute
+    result = CliRunner().invoke(app, ["study", "order", "--tiny", "--set", "seeds=[0]", "--set", f"model={tiny_model_dir}",
+                                      "--set", "targets=[xglue_pawsx]", "--set", "languages={xglue_pawsx: [en, de]}"])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "runs" / "study-order-tiny"
+    trained = [json.loads(line)["path"] for line in (out / "grid_log.jsonl").read_text().splitlines()
+               if json.loads(line)["event"] == "train-intermediate-done"]
+    assert sorted(Path(p).name for p in trained) == ["mix-mixed-lang-lora-seed0", "mix-mixed-lang-then-mnli-lora-seed0",
+                                                     "mnli-lora-seed0", "mnli-then-mix-mixed-lang-lora-seed0"]  # once each
+    chained = json.loads((out / "intermediate" / "mnli-then-mix-mixed-lang-lora-seed0" / "manifest.json").read_text())
+    assert chained["train_data"]["kind"] == "mix" and chained["intermediates"][0]["task"] == "mnli"
+    report = (out / "report.md").read_text()
+    for cond in ("none", "mix:mixed-lang", "mnli>mix:mixed-lang", "mix:mixed-lang>mnli"):
+        assert f"| xglue_pawsx | all | {cond} |" in report  # each condition against English-first
+    assert "## Differences against English-first (mnli)" in report and "(plots/order-bars.png)" in report
+
+
+# ---- cost: where the step time comes from ------------------------------------------------------------
+BENCH = """# bench_memory: XLM-R Large shapes (random weights) on NVIDIA H100 80GB HBM3
+batch 16 x 256 tokens, 3 warm-up + 10 timed steps, LoRA r=8 alpha=16 on query/value, AdamW, grad clip 1.0
+
+| setup | peak memory (GiB) | memory vs fp32 full | step time (ms) | time vs fp32 full | trainable parameters | note |
+|---|---|---|---|---|---|---|
+| fp32 full fine-tune | 20.00 | 1.00 | 250.0 | 1.00 | 559,893,507 |  |
+| bf16 LoRA | 8.00 | 0.40 | 100.0 | 0.40 | 1,839,107 |  |
+"""
+
+
+def test_step_time_is_given_measured_or_assumed_and_says_which(tmp_path):
+    from adapterstilts.analysis.studies import load_study_recipe
+    from adapterstilts.analysis.studies.cost import FULL_STEP_S, StepTime, estimate, step_time
+    from adapterstilts.errors import UserError
+    from adapterstilts.experiments.plan import expand
+
+    bench = tmp_path / "bench.txt"
+    bench.write_text(BENCH)
+    measured = step_time(bench=bench)
+    # measured at 16 x 256 tokens: a 32 x 256 step takes twice as long
+    assert (measured.full, measured.peft) == (pytest.approx(0.5), pytest.approx(0.2))
+    assert measured.source.startswith("measured: ") and "NVIDIA H100" in measured.source
+    table_only = tmp_path / "table.md"
+    table_only.write_text(BENCH.split("\n\n", 1)[1])  # bench_memory.py --out: the table alone
+    assert step_time(bench=table_only).full == pytest.approx(0.25)
+    assert "assumed 32 x 256" in step_time(bench=table_only).source
+    given = step_time(0.3)
+    assert (given.full, given.peft) == (0.3, pytest.approx(0.2)) and given.source.startswith("given: ")
+    cpu = tmp_path / "cpu.txt"
+    cpu.write_text(BENCH.replace("NVIDIA H100 80GB HBM3", "CPU (peak resident memory, a stand-in for GPU memory)"))
+    with pytest.raises(UserError, match="measured on a CPU"):
+        step_time(bench=cpu)
+    tiny = tmp_path / "tiny.txt"  # bench_memory.py --tiny on a GPU: no XLM-R Large step time either
+    tiny.write_text(BENCH.replace("XLM-R Large shapes (random weights)", "tiny config"))
+    with pytest.raises(UserError, match="tiny test model"):
+        step_time(bench=tiny)
+    with pytest.raises(UserError, match="positive"):
+        step_time(0.0)
+    plan = expand(load_study_recipe("distance", tiny=True))
+    unit = estimate(plan, StepTime(1.0, 1.0, ""))  # hours per second of step time
+    cost = estimate(plan, measured)
+    assert cost.full_hours == pytest.approx(unit.full_hours * 0.5) and cost.peft_hours == pytest.approx(unit.full_hours * 0.2)
+    assert estimate(plan, FULL_STEP_S).peft_hours == pytest.approx(unit.full_hours * FULL_STEP_S * 2 / 3)
+
+
+def test_studies_and_dry_run_print_the_step_time_source(tmp_path):
+    bench = tmp_path / "bench.txt"
+    bench.write_text(BENCH)
+    result = CliRunner().invoke(app, ["studies", "--bench", str(bench)])
+    assert result.exit_code == 0, result.output
+    assert f"step time: measured: {bench}" in result.stderr
+    dry = CliRunner().invoke(app, ["study", "order", "--dry-run", "--step-time", "0.2"])
+    assert dry.exit_code == 0, dry.output
+    assert "step time: given: --step-time 0.2 s" in dry.stdout and "mnli>mix:mixed-lang" in dry.stdout
+    bad = CliRunner().invoke(app, ["study", "order", "--dry-run", "--bench", str(tmp_path / "missing.txt")])
+    assert bad.exit_code == 2 and "cannot read --bench" in bad.output
+    for option in (["--bench", str(tmp_path / "missing.txt")], ["--step-time", "-1"]):  # not only with --dry-run
+        bad = CliRunner().invoke(app, ["study", "order", "--tiny", "--set", f"output={tmp_path / 'out'}", *option])
+        assert bad.exit_code == 2 and ("cannot read --bench" in bad.output or "positive" in bad.output), bad.output
+        assert not (tmp_path / "out").exists()
+
+
+def test_the_full_studies_share_modules_without_claiming_one_folder_twice():
+    from adapterstilts.analysis.studies import load_study_recipe
+    from adapterstilts.experiments.plan import expand, intermediate_fingerprint
+
+    claims: dict[str, dict[str, set]] = {}
+    for name in STUDIES:
+        plan = expand(load_study_recipe(name))
+        assert {str(Path(j.path).parent) for j in plan.intermediates} == {str(Path("runs/studies/intermediate").absolute())}
+        for job in plan.intermediates:
+            claims.setdefault(job.path, {}).setdefault(intermediate_fingerprint(plan, job), set()).add(name)
+    assert all(len(modules) == 1 for modules in claims.values()), {p: m for p, m in claims.items() if len(m) > 1}
+    english = [next(iter(m.values())) for p, m in claims.items() if Path(p).name == "mnli-lora-seed1"]
+    assert english == [{"scaling", "fewshot", "distance", "order"}]  # one English MNLI module for four studies

@@ -208,3 +208,19 @@ def test_table_covers_every_task_language_with_well_formed_codes():
     assert get_language("zh").tatoeba == "cmn" and get_language("zh").iso3 == "zho"
     with pytest.raises(UserError, match="unknown language code"):
         get_language("xx")
+
+
+def test_xtreme_r_tasks_cover_the_official_language_lists():
+    """Every XTREME-R task (under its official folder name) has exactly evaluate.py's
+    XTREME_R_TASK2LANGS languages; LAReQA, which has none there, keeps XQuAD-R's 11."""
+    from adapterstilts.evaluation.score import OFFICIAL_LANGUAGES
+    from adapterstilts.evaluation.score.official import official_names
+    from adapterstilts.tasks import get_task
+
+    suite = get_suite("xtreme-r")
+    names = official_names(suite)
+    assert names == {"udpos_r": "udpos", "panx_r": "panx", "xquad_ro": "xquad", "tatoeba_r": "tatoeba"}
+    for task in suite.names:
+        official = OFFICIAL_LANGUAGES["xtreme-r"][names.get(task, task)]
+        assert set(get_task(task).languages) == (set(official) if official else set(get_task("lareqa").languages)), task
+    assert OFFICIAL_LANGUAGES["xtreme-r"]["lareqa"] == () and len(get_task("lareqa").languages) == 11

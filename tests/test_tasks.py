@@ -16,11 +16,13 @@ from adapterstilts.tasks import TASKS, Source, get_task
 from adapterstilts.tasks.intermediate import CCG_SUPERTAGS, NLI_LABELS
 from adapterstilts.tasks.xglue import NC_CATEGORIES, NER_TAGS, WPR_RELEVANCE
 from adapterstilts.tasks.xtreme import PANX_TAGS, UPOS
+from adapterstilts.tasks.xtreme_r import UD27_UPOS
 
 SUPPORTED = [name for name, cls in TASKS.items() if not cls.unsupported]  # generation tasks are listed only
-INTERMEDIATE = {"anli_plus", "mnli", "qqp", "squad", "squad_v2", "hellaswag", "cosmosqa", "commonsenseqa", "ccg"}
+INTERMEDIATE = {"anli_plus", "mnli", "qqp", "squad", "squad_v2", "hellaswag", "cosmosqa", "commonsenseqa", "ccg", "siqa"}
 TARGETS = {"xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa", "bucc2018", "tatoeba"}  # XTREME
-XTREME_R = {"xcopa", "xquad_ro", "tatoeba_r", "mewslix", "lareqa"}  # the XTREME-R tasks XTREME lacks
+XTREME_R = {"xcopa", "xquad_ro", "tatoeba_r", "mewslix", "lareqa", "udpos_r", "panx_r"}  # the XTREME-R tasks XTREME lacks
+TRANSLATED = {"mnli_translated", "squad_translated"}  # English + translate-train intermediate data (tasks/translated.py)
 XGLUE = {"xglue_ner", "xglue_pos", "xglue_nc", "xglue_pawsx", "xglue_qadsm", "xglue_wpr", "xglue_qam"}
 LISTED_ONLY = {"xglue_qg", "xglue_ntg"}  # generation: registered for listings, refused by get_task
 NON_LATIN = {"ar", "zh", "hi", "ru"}  # the XTREME targets' samples hold one of these
@@ -28,8 +30,8 @@ FORMATS = {"classification", "qa", "multiple_choice", "tagging", "retrieval", "d
            "generation"}  # generation: listed only
 METRICS = {"accuracy", "accuracy_f1", "squad", "squad_v2", "mlqa", "token_accuracy", "seqeval_f1", "bucc_f1", "tatoeba_accuracy",
            "map_at_20", "xglue_pos", "xglue_ndcg"}
-MAX_LENGTH = {"xcopa": 128, "mewslix": 64}  # the official scripts' MAXL / MAX_SEQ_LEN (tasks/xtreme_r.py)
-MIN_CHOICES = {"xcopa": 2}  # XCOPA has two alternatives; the other multiple-choice tasks at least four
+MAX_LENGTH = {"xcopa": 128, "mewslix": 64, "siqa": 128}  # the official scripts' MAXL / MAX_SEQ_LEN (tasks/xtreme_r.py)
+MIN_CHOICES = {"xcopa": 2, "siqa": 3}  # XCOPA has two alternatives; the other multiple-choice tasks at least four
 OPTIONAL_COLUMNS = {"classification": {"group"}}  # formats/classification.py: the list a row belongs to (WPR)
 
 
@@ -70,12 +72,12 @@ def sample_languages(task, split: str) -> list[str]:
 
 # ------------------------------------------------------------------------------------ registry
 def test_registry_holds_exactly_the_expected_tasks():
-    assert len(INTERMEDIATE | TARGETS) == 18  # the original intermediate x XTREME grid
-    assert set(TASKS.names()) == INTERMEDIATE | TARGETS | XTREME_R | XGLUE | LISTED_ONLY
+    assert len((INTERMEDIATE - {"siqa"}) | TARGETS) == 18  # the original intermediate x XTREME grid
+    assert set(TASKS.names()) == INTERMEDIATE | TARGETS | XTREME_R | XGLUE | TRANSLATED | LISTED_ONLY
     assert set(SUPPORTED) == set(TASKS.names()) - LISTED_ONLY
     for name in SUPPORTED:
         task = get_task(name)
-        assert task.kind == ("intermediate" if name in INTERMEDIATE else "target")
+        assert task.kind == ("intermediate" if name in INTERMEDIATE | TRANSLATED else "target")
         assert task.format in FORMATS - {"generation"} and task.metric in METRICS
         assert task.description and "\n" not in task.description
         assert task.max_length == MAX_LENGTH.get(name, {"qa": 384, "retrieval": 512}.get(task.format, 256)), name
@@ -370,6 +372,7 @@ def test_data_dir_with_a_copied_sample_tree_loads_the_same_rows(tmp_path, name, 
 
 # --------------------------------------------------------------------------- Hub schema of files
 S, I32, BOOL = Value("string"), Value("int32"), Value("bool")
+NS = Value("string", id="nullable")  # the Hub's conllu parse gives null xpos on multiword-token rows
 SQUAD = {"text": List(S), "answer_start": List(I32)}
 NLI = ClassLabel(names=list(NLI_LABELS))
 RETRIEVAL = {"source_sentence": S, "target_sentence": S, "source_lang": S, "target_lang": S}
@@ -428,6 +431,17 @@ HUB_FEATURES = {
     ("microsoft__xglue", "wpr"): {"query": S, "web_page_title": S, "web_page_snippet": S,
                                   "relavance_label": ClassLabel(names=list(WPR_RELEVANCE))},
     ("microsoft__xglue", "qam"): {"question": S, "answer": S, "label": ClassLabel(names=["False", "True"])},
+    # XTREME-R's extra UD-POS / PAN-X languages (tasks/xtreme_r.py) and SIQA (XCOPA's first stage)
+    ("universal-dependencies__universal_dependencies", ""): {
+        "idx": S, "text": S, "tokens": List(S), "lemmas": List(S), "upos": List(ClassLabel(names=list(UD27_UPOS))),
+        "xpos": List(NS), "feats": List(S), "head": List(S), "deprel": List(S), "deps": List(S), "misc": List(S)},
+    ("unimelb-nlp__wikiann", ""): {"tokens": List(S), "ner_tags": List(ClassLabel(names=list(PANX_TAGS))),
+                                   "langs": List(S), "spans": List(S)},
+    ("allenai__social_i_qa", "default"): {"context": S, "question": S, "answerA": S, "answerB": S, "answerC": S, "label": S},
+    # translate-train (tasks/translated.py): facebook/xnli per-language configs; XTREME's SQuAD v1.1 JSON files
+    ("facebook__xnli", ""): {"premise": S, "hypothesis": S, "label": NLI},
+    ("squad", ""): {"version": S, "data": List({"title": S, "paragraphs": List({
+        "context": S, "qas": List({"id": S, "question": S, "answers": List({"text": S, "answer_start": I32})})})})},
 }
 
 
@@ -462,7 +476,7 @@ def conforms(value, feature) -> bool:
     if isinstance(feature, ClassLabel):
         return type(value) is int and -1 <= value < feature.num_classes
     if feature.dtype == "string":
-        return isinstance(value, str)
+        return isinstance(value, str) or (value is None and feature.id == "nullable")
     if feature.dtype == "bool":
         return type(value) is bool
     return type(value) is int

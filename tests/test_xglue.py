@@ -228,3 +228,159 @@ def test_suite_membership_and_protocol():
     for t in suite.tasks:
         assert t.protocol.eval_split == get_task(t.name).eval_split == "test"
     assert suite.recipe_per_task(8, 4)["xglue_ner"] == {"epochs": 10.0}
+
+
+# --------------------------------------------------------------- `score` on XGLUE's official layout
+def _put(path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def _mean(values) -> float:
+    values = list(values)
+    return sum(values) / len(values)
+
+
+CLASSES = {"NC": ["sports", "news", "autos"], "QADSM": ["Good", "Bad", "Good"], "QAM": ["1", "0", "1"],
+           "XNLI": ["entailment", "neutral", "contradiction"], "PAWSX": ["1", "0", "0"]}
+NER_GOLD = "-DOCSTART- O\n\nAnna B-PER\nBerg I-PER\nlives O\nin O\nOslo B-LOC\n\nBayern B-ORG\nwon O\n"
+NER_BAD = "B-PER\nI-PER\nO\nO\n\nB-ORG\nO\n"  # the first sentence one tag short: padded with O, LOC missed
+POS_GOLD = "The\tDET\ncat\tNOUN\nsleeps\tVERB\n\nRun\tVERB\n"
+POS_BAD = "DET\nNOUN\nNOUN\n\nVERB\n"  # NOUN NOUN is one chunk NOUN(1,2): 2 of 3 predicted chunks are gold
+WPR_GOLD = [("q1", 2), ("q1", 0), ("q1", 1), ("q2", 0), ("q2", 3), ("q3", 4)]
+WPR_BAD = [0, 2, 1, 1, 1, 0]
+MLQA_DATA = {"data": [{"paragraphs": [{"context": "c", "qas": [
+    {"id": "a", "question": "?", "answers": [{"text": "1989", "answer_start": 0}]},
+    {"id": "b", "question": "?", "answers": [{"text": "42 km", "answer_start": 0}]}]}]}], "version": "1.0"}
+
+
+def _wpr_bad_ndcg() -> float:
+    inv = 1 / math.log2(3)
+    q1 = (0 + inv + 2 / 2) / (2 + inv + 0)  # ranked by score: gold 0, 1, 2; ideal 2, 1, 0
+    q2 = (1.5 * (1 + inv)) / 3  # tied scores share the mean gain 1.5 over ranks 1-2; ideal 3, 0; q3 (one page) skipped
+    return 100 * (q1 + q2) / 2
+
+
+def build_xglue_folder(root, split="test", folders=None):
+    """Predictions and ground truth in xglue_evaluate.py's layout for every official language; even-
+    numbered languages all right, odd ones with the hand-scored mistakes above. Returns {task: average}."""
+    from adapterstilts.evaluation.score.xglue import TASK2LG, label_file
+
+    pred_root, gold_root = root / "pred", root / "gold"
+    expected = {}
+    for folder in folders or TASK2LG:
+        values = []
+        for i, lang in enumerate(TASK2LG[folder].split()):
+            right, gold_path, pred_path = i % 2 == 0, label_file(gold_root, folder, lang, split), pred_root / folder / f"{lang}.prediction"
+            if folder in CLASSES:
+                labels = CLASSES[folder]
+                rows = "".join(f"text {n}\tmore\t{label}\n" for n, label in enumerate(labels))
+                _put(gold_path, ("id\ts1\ts2\tlabel\n" + rows + "\n") if folder == "PAWSX" else rows)
+                guess = labels if right else [labels[0], "unknown-label", labels[2] + " "]  # 2 of 3 ("x " strips)
+                _put(pred_path, "\n".join(guess) + "\n")
+                values.append(100.0 if right else 200 / 3)
+            elif folder == "NER":
+                _put(gold_path, NER_GOLD)
+                _put(pred_path, "B-PER\nI-PER\nO\nO\nB-LOC\n\nB-ORG\nO\n" if right else NER_BAD)
+                values.append(100.0 if right else 100 * 2 * 1 * (2 / 3) / (1 + 2 / 3))  # P 1, R 2/3 -> F1 0.8
+            elif folder == "POS":
+                _put(gold_path, POS_GOLD)
+                _put(pred_path, "DET\nNOUN\nVERB\n\nVERB\n" if right else POS_BAD)
+                values.append(100.0 if right else 200 / 3)
+            elif folder == "WPR":
+                _put(gold_path, "".join(f"{q}\ttitle\tsnippet\t{g}\n" for q, g in WPR_GOLD))
+                _put(pred_path, "\n".join(str(g) for _, g in WPR_GOLD) + "\n" if right else "\n".join(map(str, WPR_BAD)) + "\n")
+                values.append(100.0 if right else _wpr_bad_ndcg())
+            else:  # MLQA: F1 alone; unanswered "a" scores 0, "42" vs "42 km" P 1 R 1/2
+                _put(gold_path, json.dumps(MLQA_DATA))
+                _put(pred_path, json.dumps({"a": "1989", "b": "42 km"} if right else {"b": "42"}))
+                values.append(100.0 if right else 100 * (2 / 3) / 2)
+        expected[folder] = _mean(values)
+    return pred_root, gold_root, expected
+
+
+def test_score_xglue_folder_equals_the_official_formulas(tmp_path):
+    from adapterstilts.evaluation.score import score_folder
+    from adapterstilts.evaluation.score.xglue import FOLDERS
+
+    pred, gold, expected = build_xglue_folder(tmp_path)
+    (pred / "QG").mkdir()
+    (gold / "QG").mkdir()
+    result = score_folder(pred, gold, suite="xglue")
+    metric = {"NER": "f1", "WPR": "ndcg", "MLQA": "f1"}
+    for task, folder in FOLDERS.items():
+        got = result["tasks"][task]
+        assert got["average"][metric.get(folder, "accuracy")] == approx(expected[folder], abs=1e-9), folder
+        assert got["score"] == approx(expected[folder], abs=1e-9)
+    assert len(result["tasks"]["xglue_pos"]["languages"]) == 18  # task2lg's POS list has pl and pt
+    assert result["overall"] == approx(_mean(expected.values()), abs=1e-9)  # the XGLUE-Understanding score
+    assert result["groups"]["single_input"] == approx(_mean(expected[f] for f in ("NER", "POS", "NC")), abs=1e-9)
+    assert result["unsupported"] and result["unsupported"][0].startswith("QG")
+
+
+def test_score_xglue_dev_split_partial_folder_and_cli(tmp_path):
+    from adapterstilts.cli import app
+    from adapterstilts.evaluation.score import score_folder
+
+    pred, gold, expected = build_xglue_folder(tmp_path, split="dev", folders=["NC", "WPR"])
+    result = score_folder(pred, gold, suite="xglue", split="dev")
+    assert result["overall"] is None and set(result["tasks"]) == {"xglue_nc", "xglue_wpr"}
+    assert result["tasks"]["xglue_wpr"]["average"]["ndcg"] == approx(expected["WPR"], abs=1e-9)
+    with pytest.raises(UserError, match=r"xglue\.nc\.de\.test is not available"):
+        score_folder(pred, gold, suite="xglue")  # the test files are not there
+    out = CliRunner().invoke(app, ["score", str(pred), "--labels", str(gold), "--suite", "xglue", "--split", "dev",
+                                   "--format", "json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["tasks"]["xglue_nc"]["average"]["accuracy"] == approx(expected["NC"], abs=1e-9)
+
+
+@pytest.mark.parametrize("folder, text, message", [
+    ("NER", "B-PER\n\n\nO\n", "a blank line with no open sentence"),
+    ("NER", "B-PER\nI-PER\nO\nO\nB-LOC\n", "1 predicted sentences but"),
+    ("NC", "sports\nnews\n", "2 prediction lines but"),
+    ("WPR", "2\nhigh\n1\n0\n3\n4\n", "row 2 holds 'high'"),
+])
+def test_score_xglue_malformed_predictions_are_one_line(tmp_path, folder, text, message):
+    from adapterstilts.evaluation.score import score_folder
+
+    pred, gold, _ = build_xglue_folder(tmp_path, folders=[folder])
+    _put(pred / folder / "de.prediction", text)
+    with pytest.raises(UserError) as err:
+        score_folder(pred, gold, suite="xglue")
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("task, folder, key", [("xglue_nc", "NC", "accuracy"), ("xglue_ner", "NER", "f1"),
+                                               ("xglue_pos", "POS", "accuracy"), ("xglue_wpr", "WPR", "ndcg"),
+                                               ("xglue_qam", "QAM", "accuracy")])
+def test_score_task_reads_single_xglue_files_by_xglue_rules(tmp_path, task, folder, key):
+    """`score --task xglue_*` on one pair of XGLUE files scores as the folder does (never a silent 0)."""
+    import json as _json
+
+    from adapterstilts.cli import app
+    from adapterstilts.evaluation.score import score_folder
+    from adapterstilts.evaluation.score.xglue import TASK2LG, label_file
+
+    pred, gold, _ = build_xglue_folder(tmp_path, folders=[folder])
+    lang = TASK2LG[folder].split()[1]  # the odd language: hand-made mistakes, a score strictly between 0 and 100
+    expected = score_folder(pred, gold, suite="xglue")["tasks"][task]["languages"][lang][key]
+    assert 0 < expected < 100
+    out = CliRunner().invoke(app, ["score", "--task", task, "--predictions", str(pred / folder / f"{lang}.prediction"),
+                                   "--gold", str(label_file(gold, folder, lang, "test")), "--format", "json"])
+    assert out.exit_code == 0, out.output
+    result = _json.loads(out.output)
+    assert result["scores"][key] == approx(expected, abs=1e-9) and result["language"] == lang
+
+
+def test_wpr_predictions_file_takes_float_scores(tmp_path):
+    """`evaluate --predictions` for xglue_wpr: relevance scores are any numbers (xglue_ndcg ranks them)."""
+    from adapterstilts.evaluation.predictions import score_predictions_file
+
+    entry = {"predictions": [0.9, 0.1, 2.5, 0.3], "references": [4, 0, 1, 3], "extras": {"groups": ["q", "q", "r", "r"]}}
+    path = tmp_path / "wpr.json"
+    path.write_text(json.dumps({"task": "xglue_wpr", "languages": {"de": entry}}))
+    result = score_predictions_file(path, "xglue_wpr")
+    assert result["languages"]["de"]["ndcg"] == approx(100 * (1 + ndcg([1, 3], [2.5, 0.3])) / 2)
+    path.write_text(json.dumps({"task": "xglue_wpr", "languages": {"de": {**entry, "predictions": ["x", 1, 2, 3]}}}))
+    with pytest.raises(UserError, match="prediction #1 is 'x'"):
+        score_predictions_file(path, "xglue_wpr")

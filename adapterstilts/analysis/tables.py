@@ -20,11 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from adapterstilts.analysis.run_folders import find_runs, rows_from_runs, unread_runs  # noqa: F401  (re-exported)
 from adapterstilts.errors import UserError
 from adapterstilts.metrics.aggregate import task_score
 from adapterstilts.suites import QA_CONVENTIONS, XTREME, Suite, get_suite, score_rule
 
 FORMATS = ("markdown", "csv", "latex")
+CAVEAT = "†"
+DAGGER = "$^\\dagger$"  # CAVEAT in LaTeX
 AVERAGE = "average"
 AVERAGE_LABEL = "Avg"
 TARGET_LABELS = {**{t.name: t.label for t in XTREME.tasks}, AVERAGE: AVERAGE_LABEL}  # XTREME's, for older callers
@@ -40,6 +43,7 @@ class Stat:
     n: int  # seeds
     delta: float | None = None  # mean - baseline mean
     partial: bool = False  # average over fewer targets than the table has
+    caveat: bool = False  # not a full evaluation (--max-examples, another split, sample data): marked CAVEAT
 
 
 @dataclass
@@ -124,6 +128,7 @@ def build_tables(rows: list[dict], qa_convention: str = "f1", baseline_recipe: s
     if not rows:
         raise UserError("the results store has no rows; run a recipe first (`adapterstilts run tiny`)")
     grouped = group_scores(rows)
+    caveats = _caveats(rows)
     baseline_of = {(r["recipe"], r["intermediate"]): r.get("baseline_row", "none") for r in rows}
     about = {r["recipe"]: (r["method"], r["compose"]) for r in rows if not _is_baseline(r["intermediate"])}
     about.update({r["recipe"]: (r["method"], r["compose"]) for r in rows if r["recipe"] not in about})
@@ -158,8 +163,33 @@ def build_tables(rows: list[dict], qa_convention: str = "f1", baseline_recipe: s
         table.note = f"{spread}; {base_note}; Avg: {description}"
         if any(stat.partial for stat in table.cells.values()):
             table.note += "; * = average over the row's targets only (its delta: against the baseline on those)"
+        _mark_caveats(table, caveats, lambda name, target: [(name, target), (name, AVERAGE)])
         tables.append(table)
     return tables
+
+
+def _caveats(rows: list[dict]) -> dict[tuple[str, str, str], set[str]]:
+    """(recipe, row, target) -> why its results are not a full evaluation (rows of single runs say it)."""
+    out: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    for r in rows:
+        if r.get("caveat"):
+            out[r["recipe"], r["intermediate"], r["target"]].add(r["caveat"])
+    return out
+
+
+def _mark_caveats(table: Table, caveats: dict, cells_of, target: str | None = None) -> None:
+    """Mark the cells of partial results and say why in the table's note (as `evaluate`'s table does)."""
+    reasons = set()
+    for (recipe, name, tgt), why in caveats.items():
+        if recipe != table.recipe or (target is not None and tgt != target):
+            continue
+        for key in cells_of(name, tgt):
+            if key in table.cells:
+                table.cells[key].caveat = True
+                reasons |= why
+    if reasons:
+        table.note += ("; " if table.note else "") + (f"{CAVEAT} = partial: {'; '.join(sorted(reasons))}; not "
+                                                      "comparable with a full evaluation")
 
 
 def _seed_scores(by_seed: dict[int, dict[str, float]], target: str, qa: str) -> dict[int, float]:
@@ -199,6 +229,7 @@ def language_tables(rows: list[dict], qa_convention: str = "f1", suite: str = "x
     """Per recipe and target: rows = intermediates, columns = languages (+ their average)."""
     the_suite = get_suite(suite)
     grouped = group_scores(rows)
+    caveats = _caveats(rows)
     about = {r["recipe"]: (r["method"], r["compose"]) for r in rows}
     per: dict[tuple[str, str], dict[str, dict[str, list[float]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
     for (recipe, inter, target, _), per_language in grouped.items():
@@ -222,6 +253,7 @@ def language_tables(rows: list[dict], qa_convention: str = "f1", suite: str = "x
                     if (name, col) in table.cells and ("none", col) in table.cells:
                         table.cells[name, col].delta = table.cells[name, col].mean - table.cells["none", col].mean
         table.note = f"{QA_CONVENTIONS[qa_convention]}" if score_rule(target) == "qa" else ""
+        _mark_caveats(table, caveats, lambda name, _: [(name, c) for c in table.columns], target)
         tables.append(table)
     return tables
 
@@ -235,6 +267,8 @@ def _cell_text(stat: Stat | None, *, latex: bool = False, baseline_row: bool = F
         text += f" $\\pm$ {stat.std:.1f}" if latex else f" ± {stat.std:.1f}"
     if stat.partial:
         text += "*"
+    if stat.caveat:
+        text += DAGGER if latex else CAVEAT
     if stat.delta is not None and not baseline_row:
         text += f" {{\\scriptsize({stat.delta:+.1f})}}" if latex else f" ({stat.delta:+.1f})"
     return text
@@ -279,7 +313,7 @@ def to_latex(tables: list[Table]) -> str:
                                 baseline_row=_is_baseline(name) and table.baseline == "none") for c in table.columns]
             out.append(f"{esc(_row_label(name))} & " + " & ".join(esc(c) if "$" not in c and "{" not in c
                                                                              else c for c in cells) + " \\\\")
-        out += ["\\bottomrule", "\\end{tabular}", f"\\caption{{{esc(table.title)}. {esc(table.note)}}}", "\\end{table}", ""]
+        out += ["\\bottomrule", "\\end{tabular}", f"\\caption{{{esc(table.title)}. {esc(table.note).replace(CAVEAT, DAGGER)}}}", "\\end{table}", ""]
     return "\n".join(out)
 
 
@@ -348,18 +382,37 @@ def plot_heatmap(tables: list[Table], path: str | Path, qa_convention: str = "f1
     return path
 
 
-def load_rows(paths: list[str | Path], recipe: str | None = None) -> list[dict]:
+def load_rows(paths: list[str | Path], recipe: str | None = None, log=None) -> list[dict]:
+    """Rows of the results stores at or under ``paths``; a path with no store is read as a folder of
+    single runs (each one's manifest.json and metrics.json). Evaluated runs in a folder that holds a
+    store, whose results the store lacks, are not read: one line (``log``, default stderr) says so."""
+    import sqlite3
+    import sys
+
     from adapterstilts.experiments.store import ResultsStore, find_stores
 
+    log = log or (lambda message: print(message, file=sys.stderr))
     rows = []
-    import sqlite3
-
-    for store in (s for p in paths for s in find_stores(p)):
+    for path in paths:
         try:
-            rows += ResultsStore(store).rows()
-        except sqlite3.DatabaseError as exc:
-            raise UserError(f"{store} is not an adapterstilts results store ({exc}); pass the results.sqlite "
-                            "that `adapterstilts run` writes, or its folder") from None
+            stores = find_stores(path)
+        except UserError:
+            if not find_runs(path):
+                raise UserError(f"no results store and no evaluated run at {path}: pass a results.sqlite, a grid's "
+                                "output root, or a folder of runs evaluated with `adapterstilts evaluate RUN`") from None
+            rows += rows_from_runs(path)
+            continue
+        found = []
+        for store in stores:
+            try:
+                found += ResultsStore(store).rows()
+            except sqlite3.DatabaseError as exc:
+                raise UserError(f"{store} is not an adapterstilts results store ({exc}); pass the results.sqlite "
+                                "that `adapterstilts run` writes, or its folder") from None
+        rows += found
+        if Path(path).is_dir() and (unread := unread_runs(path, found)):
+            log(f"{path}: read {len(stores)} results store(s); {len(unread)} evaluated run(s) beside it not read "
+                f"(e.g. {unread[0]}): report them from a folder without a results.sqlite")
     if recipe is not None:
         known = sorted({r["recipe"] for r in rows})
         rows = [r for r in rows if r["recipe"] == recipe]

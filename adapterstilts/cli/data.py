@@ -65,8 +65,20 @@ def export_data_command(
     from adapterstilts.evaluation.zero_shot import parse_languages
     from adapterstilts.tasks import get_task
 
+    from adapterstilts.runs.folder import check_output_place
+
     spec = get_task(task)
     langs = parse_languages(spec, languages)
+    check_output_place(out, "OUT")  # a file on the way or a read-only folder: before any download
+    if data == "hub":  # this command is the download step: say where to run it, not to run it
+        from adapterstilts import network
+
+        why = ("offline mode is on (HF_HUB_OFFLINE / HF_DATASETS_OFFLINE / TRANSFORMERS_OFFLINE)" if network.offline()
+               else "the Hugging Face Hub cannot be reached from here" if not network.hub_reachable() else None)
+        if why:
+            raise UserError(f"export-data downloads {task}'s data from the Hub, but {why}: run this same command on a "
+                            f"machine with internet access and copy {out} here (then pass --data {out})"
+                            + (", or unset the offline variable" if network.offline() else ""))
     for path in export_task_data(spec, sorted(set(langs) | {spec.train_language}), out, data=data):
         typer.echo(str(path))
 

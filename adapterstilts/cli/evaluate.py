@@ -62,17 +62,28 @@ def evaluate_command(
             layer = int(layer)
         except ValueError:
             raise UserError(f"--layer {layer!r}: give a layer number or 'all'") from None
+    model_options = {"--model": model, "--max-examples": max_examples, "--layer": layer, "--split": split,
+                     "--data": data, "--save-predictions": save_predictions, "--qa-answer-text": qa_answer_text,
+                     "--language-adapters": language_adapters, "--bf16": bf16 or None,
+                     "--allow-pickle": allow_pickle or None, "--batch-size": None if batch_size == 64 else batch_size}
     if predictions is not None:
         from adapterstilts.evaluation.predictions import score_predictions_file
 
+        if run:
+            raise UserError(f"give either a RUN to evaluate or --predictions FILE to score, not both (RUN {run} "
+                            "would be ignored)")
+        _refuse("--predictions scores a file without a model", model_options)
         if not task:
             raise UserError("--predictions needs --task (which metric to apply)")
-        result = score_predictions_file(predictions, task, output=output)
+        result = score_predictions_file(predictions, task, output=output, languages=languages)
     elif model and not run:
         from adapterstilts.evaluation.zero_shot import evaluate_backbone
 
         if not task:
             raise UserError("--model without a RUN evaluates retrieval: add --task bucc2018 or --task tatoeba")
+        _refuse("--model without a RUN scores retrieval from the plain encoder",
+                {k: v for k, v in model_options.items() if k in ("--max-examples", "--save-predictions",
+                 "--qa-answer-text", "--language-adapters", "--bf16", "--allow-pickle", "--batch-size")})
         result = evaluate_backbone(model, task_name=task, languages=languages, split=split, data=data or "hub",
                                    layer=layer,
                                    output=output, log=log)
@@ -93,3 +104,11 @@ def evaluate_command(
         typer.echo(format_layers(result))
     if output:
         log(f"wrote {output}")
+
+
+def _refuse(what: str, given: dict) -> None:
+    """Options that would be silently ignored on this path are an error naming them."""
+    ignored = [name for name, value in given.items() if value is not None]
+    if ignored:
+        raise UserError(f"{what}, so {', '.join(ignored)} would be ignored; drop "
+                        f"{'it' if len(ignored) == 1 else 'them'}")

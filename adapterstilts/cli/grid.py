@@ -48,8 +48,9 @@ def recipes_command(
 def run_command(
     recipe: Annotated[str, typer.Argument(help="Bundled recipe name (see `recipes`) or a YAML file.")],
     only: Annotated[Optional[list[str]], typer.Option(
-        "--only", help="Run part of the grid on any axis: intermediate=squad,mnli,target=xnli,seed=42, size=1000, "
-                       "shots=5, language=de, order=mnli>squad, mix=NAME (repeatable).")] = None,
+        "--only", help="Run part of the grid on any axis: intermediate=squad,mnli,target=xnli,seed=42, size=1000 "
+                       "(size=full: all the data, written full or null in a recipe's sizes), shots=5, language=de, order=mnli>squad, "
+                       "mix=NAME (repeatable).")] = None,
     set_: Sets = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the cells and what is already done; run nothing.")] = False,
     executor: Annotated[str, typer.Option(
@@ -94,7 +95,10 @@ def run_command(
 
     if executor not in EXECUTORS:  # also with --dry-run: a typo is named before anything is planned
         raise UserError(f"unknown --executor {executor!r}; choose one of: {', '.join(EXECUTORS)}")
-    plan = expand(load_recipe(recipe, set_), only, report_to=report_to)
+    loaded = load_recipe(recipe, set_)
+    plan = expand(loaded, only, report_to=report_to)
+    if only and not plan.cells:
+        raise UserError(_selects_nothing(only, expand(loaded, None, report_to=report_to).cells))
     plan.retrain_changed = retrain_changed
     if dry_run:
         typer.echo(describe(plan))
@@ -106,11 +110,28 @@ def run_command(
     typer.echo(f"results in {plan.store}; table: adapterstilts report {plan.store}")
 
 
+def _selects_nothing(only: list[str], cells) -> str:
+    """Each --only value exists, but not together: say which combinations of those axes the grid has."""
+    from adapterstilts.experiments.axes import parse_only, value_text
+
+    keys = list(parse_only(only))
+    combos = []
+    for cell in cells:
+        values = {"intermediate": cell.intermediate, "target": cell.target, "seed": cell.seed, **cell.axis}
+        combo = ",".join(f"{k}={value_text(values[k]) if k in values else '-'}" for k in keys)
+        if combo not in combos:
+            combos.append(combo)
+    shown = "; ".join(combos[:12]) + (f"; ... ({len(combos)} in all)" if len(combos) > 12 else "")
+    return (f"--only {' '.join(only)} selects no cell (each value exists, but not together); the grid has: "
+            f"{shown} ('-': the axis does not apply to that cell)")
+
+
 @app.command("report")
 @user_errors
 def report_command(
     results: Annotated[Optional[list[Path]], typer.Argument(
-        help="results.sqlite file(s) or folders holding them (default: runs).")] = None,
+        help="results.sqlite file(s) or folders holding them, or folders of single runs evaluated with "
+             "`evaluate RUN` (their manifest.json + metrics.json) (default: runs).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="markdown | csv | latex.")] = "markdown",
     per_language: Annotated[bool, typer.Option("--per-language", help="Also one table per target and language.")] = False,
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Write an intermediate x target heatmap of deltas (PNG).")] = None,
@@ -135,6 +156,7 @@ def report_command(
       adapterstilts report runs --recipe lora-stack --baseline baseline --format latex
       adapterstilts report runs/paper-full --per-language --plot heatmap.png --qa-convention em_f1_mean
       adapterstilts report runs/scaling --by size          # one row per intermediate training size
+      adapterstilts report my-runs                         # single runs (train-target + evaluate), no grid
     """
     from adapterstilts.analysis.tables import make_report
 

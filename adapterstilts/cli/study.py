@@ -11,19 +11,22 @@ from adapterstilts.cli import app, user_errors
 from adapterstilts.cli.grid import Sets
 
 StepTime = Annotated[Optional[float], typer.Option(
-    "--step-time", help="Seconds per 32x256-token full fine-tune step on your GPU (default: a derived estimate; "
-                        "measure with scripts/bench_memory.py).")]
+    "--step-time", help="Seconds per 32x256-token full fine-tune step on your GPU (LoRA x 2/3). Default: --bench, "
+                        "else docs/bench-results.md of a checkout, else a derived assumption (each said when used).")]
+Bench = Annotated[Optional[Path], typer.Option(
+    "--bench", help="Output of scripts/bench_memory.py run on your GPU (`| tee FILE` or its --out table): the "
+                    "measured fp32 full fine-tune and bf16 LoRA step times.")]
 
 
-def _cost_line(plan, step_time: float | None) -> str:
-    from adapterstilts.analysis.studies.cost import FULL_STEP_S, estimate
+def _cost_line(plan, times) -> str:
+    from adapterstilts.analysis.studies.cost import estimate
 
-    return estimate(plan, step_time or FULL_STEP_S).text()
+    return estimate(plan, times).text()
 
 
 @app.command("studies")
 @user_errors
-def studies_command(step_time: StepTime = None) -> None:
+def studies_command(step_time: StepTime = None, bench: Bench = None) -> None:
     """The studies, one line each, with their cost on XLM-R Large (LoRA and full fine-tune).
 
     Examples:
@@ -31,15 +34,17 @@ def studies_command(step_time: StepTime = None) -> None:
     \b
       adapterstilts studies
       adapterstilts studies --step-time 0.3
+      adapterstilts studies --bench bench-h100.txt
     """
     from adapterstilts.analysis.studies import STUDIES, load_study_recipe
-    from adapterstilts.analysis.studies.cost import STEP_TIME_SOURCE
+    from adapterstilts.analysis.studies.cost import step_time as resolve_step_time
     from adapterstilts.experiments.plan import expand
 
+    times = resolve_step_time(step_time, bench)
     for name, spec in STUDIES.items():
         plan = expand(load_study_recipe(name))
-        typer.echo(f"{name:<9} {spec.question} | {_cost_line(plan, step_time)}")
-    typer.echo(f"step time: {'--step-time ' + str(step_time) + ' s' if step_time else STEP_TIME_SOURCE}", err=True)
+        typer.echo(f"{name:<9} {spec.question} | {_cost_line(plan, times)}")
+    typer.echo(f"step time: {times.source}", err=True)
 
 
 @app.command("study")
@@ -62,6 +67,7 @@ def study_command(
                        "training; the report goes to GRID/study-distance/.")] = None,
     qa_convention: Annotated[str, typer.Option("--qa-convention", help="f1 | em_f1_mean.")] = "f1",
     step_time: StepTime = None,
+    bench: Bench = None,
 ) -> None:
     """Run a study: its recipe through the grid (finished work reused, resumable), then its report
     (OUTPUT/report.md with tables, plots as PNG and PDF, and statistics).
@@ -80,7 +86,10 @@ def study_command(
     from adapterstilts.experiments.executors import ExecutorOptions, run_grid
     from adapterstilts.experiments.plan import describe, expand
 
+    from adapterstilts.analysis.studies.cost import step_time as resolve_step_time
+
     get_study(name)
+    times = resolve_step_time(step_time, bench)  # --step-time / --bench checked before any work, dry run or not
     if from_ is not None:
         if name != "distance":
             raise UserError(f"--from analyses a finished grid for the distance study only, not {name!r}")
@@ -99,7 +108,8 @@ def study_command(
         typer.echo(f"note: {TINY_NOTE}", err=True)
     if dry_run:
         typer.echo(describe(plan))
-        typer.echo(f"cost on this recipe's model ({plan.model}): {_cost_line(plan, step_time)}")
+        typer.echo(f"cost on XLM-R Large at this recipe's steps: {_cost_line(plan, times)}")
+        typer.echo(f"step time: {times.source}")
         return
     mark(plan.root, name, tiny)
     options = ExecutorOptions(kind=executor, partition=partition, gpus_per_node=gpus_per_node, timeout_min=timeout_min,

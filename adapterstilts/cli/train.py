@@ -38,6 +38,28 @@ def _intermediate_tag(refs: list[str]) -> str:
     return "+".join(parts)
 
 
+def _check_not_target_runs(refs: list[str]) -> None:
+    """-i takes intermediate-task runs. A target run (train-target) used as one would train a target on
+    top of a target: refused, naming what to pass instead. Runs of a study's mixture of target-task data
+    (recipe ``mixes``: ``train_data`` of kind "mix" in their manifest) are intermediates by design. Local
+    folders are read here, before any model loads; a Hub id is not checked."""
+    for ref in refs:
+        try:
+            manifest = json.loads((Path(ref) / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # not a local run, or a damaged one: resolve_run names the problem
+        if not isinstance(manifest, dict) or manifest.get("kind") != "target":
+            continue
+        if isinstance(manifest.get("train_data"), dict) and manifest["train_data"].get("kind") == "mix":
+            continue
+        below = [str(i.get("source") or i.get("module_name")) for i in manifest.get("intermediates") or []
+                 if isinstance(i, dict)]
+        fix = (f"pass its intermediates instead: {' '.join(f'-i {b}' for b in below)}" if below else
+               "pass an intermediate-task run (made by train-intermediate, e.g. runs/mnli-lora-seed42)")
+        raise UserError(f"-i {ref} is a target run ({manifest.get('task')}, made by train-target), not an "
+                        f"intermediate module; {fix}")
+
+
 @app.command("train-intermediate")
 @user_errors
 @train_options("train-intermediate")
@@ -62,6 +84,7 @@ def train_intermediate(
     if get_task(task).kind != "intermediate":
         raise UserError(f"{task!r} is a target task; use `adapterstilts train-target {task}`")
     intermediates = options["intermediates"] = list(options["intermediates"] or [])
+    _check_not_target_runs(intermediates)
     if options["compose"] == "none" and intermediates:
         options["compose"] = "chain"
         _log("note: --intermediate without --compose: chaining (--compose chain), the module starts from the "
@@ -96,6 +119,7 @@ def train_target(
         _log(f"note: {task} is an intermediate task (`adapterstilts train-intermediate {task}` trains it as one); "
              "training it here as a target")
     intermediates = options["intermediates"] = list(options["intermediates"] or [])
+    _check_not_target_runs(intermediates)
     method, compose = options["method"], options["compose"]
     if compose == "none" and intermediates:
         compose = options["compose"] = "continue" if method == "full" else "stack"

@@ -90,6 +90,9 @@ def load_source(task: Task, source: Source, data: str):
     root = Path(data)
     if not root.is_dir():
         raise UserError(f"--data {data!r} is neither 'sample', 'hub' nor an existing directory")
+    if task.requires_local_data is not None and local_file(root, source) is None:  # say where to get it
+        raise UserError(f"directory {data} has no {root / source.local_dir}/{source.split}.json(l): "
+                        f"{task.requires_local_data.message}")
     return _load_local(root, source, hint=f"directory {data}")
 
 

@@ -16,6 +16,7 @@ from adapterstilts.metrics.base import get_metric
 from adapterstilts.model.backbone import BackboneOptions, load_tokenizer
 from adapterstilts.model.inference import predict  # noqa: F401  (re-exported: evaluation's forward pass)
 from adapterstilts.runs import METRICS_FILE, Run, write_json_atomic
+from adapterstilts.runs.folder import check_output_place
 from adapterstilts.tasks.base import Task, get_task
 
 
@@ -43,8 +44,10 @@ def evaluate_run(ref: str | Path, *, task_name: str | None = None, languages: st
         raise UserError(f"--data {data!r} is neither 'sample', 'hub' nor an existing directory")
     if batch_size < 1 or (max_examples is not None and max_examples < 1):
         raise UserError("--batch-size and --max-examples must be at least 1")
-    if output is not None and Path(output).is_dir():
-        raise UserError(f"--output {output} is a directory; give a file name, e.g. {Path(output) / 'results.json'}")
+    if output is not None:  # a folder, a file on the way or a read-only place: named before the run resolves
+        check_output_place(output, file=True)
+    if save_predictions is not None:
+        check_output_place(save_predictions, "--save-predictions", file=True)
     run = resolve_run(str(ref), allow_pickle=allow_pickle, model=model, log=log)
     if data is None:  # the run's own data source, when it was the bundled sample or a local folder
         trained_on = (run.manifest.get("train") or {}).get("data")
@@ -59,18 +62,14 @@ def evaluate_run(ref: str | Path, *, task_name: str | None = None, languages: st
     task = get_task(task_name or run.task)
     split = split or task.eval_split
     task.check_split(split)
-    if save_predictions and task.format == "retrieval":
-        raise UserError("--save-predictions writes the predictions of tasks with a head; retrieval scores "
-                        "(bucc2018, tatoeba) are in --output")
+    _check_applies(task, save_predictions=save_predictions, layer=layer, max_examples=max_examples,
+                   qa_answer_text=qa_answer_text, language_adapters=language_adapters, bf16=bf16)
     langs = _languages_present(task, languages, split, data, log)
     if run.method == "full":
         tokenizer = load_tokenizer(str(run.module_dir))
     else:
         tokenizer = load_tokenizer(model or run.base_model, None if model else run.manifest["base_model"].get("revision"))
     started = time.time()
-    if language_adapters and task.format == "retrieval":
-        raise UserError("--language-adapters swaps adapters under a task head; retrieval tasks are scored from the "
-                        "encoder: drop it")
     if task.format == "retrieval":
         per_language, extra = _evaluate_retrieval(run, task, tokenizer, langs, data=data, split=split, layer=layer,
                                                   options=options)
@@ -86,14 +85,45 @@ def evaluate_run(ref: str | Path, *, task_name: str | None = None, languages: st
         from adapterstilts.formats.qa import DEFAULT_ANSWER_TEXT
 
         result["qa_answer_text"] = qa_answer_text or hp.get("qa_answer_text") or DEFAULT_ANSWER_TEXT
+    if max_examples is not None:
+        result["max_examples"] = max_examples
     result.update({"run": str(run.path), "task": task.name, "split": split, "data": data,
                    "precision": "bf16" if bf16 and torch.cuda.is_available() else "fp32",
                    "seconds": round(time.time() - started, 1), **extra})
+    if not getattr(run, "read_only", False):  # never write into the Hub cache; recorded first, so -o cannot lose it
+        _record_in_run(run, result)
     if output:
         write_json_atomic(output, result)
-    if not getattr(run, "read_only", False):  # never write into the Hub cache
-        _record_in_run(run, result)
     return result
+
+
+def _check_applies(task: Task, *, save_predictions, layer, max_examples, qa_answer_text, language_adapters,
+                   bf16: bool = False) -> None:
+    """An option that does nothing for this task's format is an error, not silently ignored."""
+    retrieval = task.format == "retrieval"
+    if save_predictions and retrieval:
+        raise UserError("--save-predictions writes the predictions of tasks with a head; retrieval scores "
+                        "(bucc2018, tatoeba) are in --output")
+    if language_adapters and retrieval:
+        raise UserError("--language-adapters swaps adapters under a task head; retrieval tasks are scored from the "
+                        "encoder: drop it")
+    if max_examples is not None and retrieval:
+        raise UserError(f"--max-examples does not apply to {task.name}: retrieval mines over every sentence of the "
+                        "split (a subset would change the task); drop it, or limit --languages")
+    if bf16 and retrieval:
+        raise UserError(f"--bf16 applies to tasks scored by a head; {task.name} is scored from the encoder's hidden "
+                        "states in fp32: drop --bf16")
+    if layer is not None and not retrieval:
+        raise UserError(f"--layer chooses the hidden layer of retrieval scoring (bucc2018, tatoeba); {task.name} is "
+                        f"scored by its trained head ({task.format}): drop --layer")
+    if qa_answer_text is not None:
+        from adapterstilts.formats.qa import ANSWER_TEXT_MODES
+
+        if task.format != "qa":
+            raise UserError(f"--qa-answer-text applies to QA tasks (xquad, mlqa, tydiqa); {task.name} is "
+                            f"{task.format}: drop it")
+        if qa_answer_text not in ANSWER_TEXT_MODES:
+            raise UserError(f"unknown --qa-answer-text {qa_answer_text!r}; choose one of: {', '.join(ANSWER_TEXT_MODES)}")
 
 
 NOT_SCORES = {"total", "HasAns_total", "NoAns_total", "layer", "num_pairs", "best_exact_thresh", "best_f1_thresh"}
@@ -111,6 +141,8 @@ def evaluate_backbone(model: str, *, task_name: str, languages: str | list[str] 
         raise UserError(f"{task.name!r} needs a trained head; only retrieval tasks (bucc2018, tatoeba) evaluate a plain "
                         "--model: pass a RUN folder instead")
     split = split or task.eval_split
+    if output:
+        check_output_place(output, file=True)
     langs = _languages_present(task, languages, split, data, log)
     tokenizer = load_tokenizer(model, revision)
     from adapterstilts.model.assemble import to_inference_device
@@ -213,6 +245,10 @@ def _evaluate_supervised(run: Run, task: Task, tokenizer, langs, *, data, split,
         logits = predict(model, fmt, features, tokenizer, batch_size=batch_size, desc=f"{task.name}/{lang}", bf16=bf16)
         predictions, references, extras = fmt.postprocess(examples, features, logits, task)
         per_language[lang] = metric(predictions, references, language=lang, **extras)
+        if max_examples is not None:  # a partial evaluation says so, per language
+            extra.setdefault("examples", {})[lang] = len(examples)
+        if language_adapters:
+            extra.setdefault("language_adapters", {})[lang] = language_adapters.get(lang, "training")
         if save_predictions:
             saved[lang] = {"predictions": predictions, "references": references, "extras": extras}
     if save_predictions:
@@ -280,12 +316,20 @@ def _layer_table(per_language: dict) -> dict:
 def _merged(before: Any, result: dict[str, Any]) -> dict[str, Any]:
     """A new result of a task, with the languages an earlier result of the same evaluation (split, data,
     answer text) had and this one did not (evaluating `--languages de` keeps the others), averaged again."""
-    same = ("split", "data", "qa_answer_text", "layer")
+    same = ("split", "data", "qa_answer_text", "layer", "max_examples")
     if not isinstance(before, dict) or not isinstance(before.get("languages"), dict) or any(
             before.get(k) != result.get(k) for k in same):
         return result
     languages = {**before["languages"], **result["languages"]}
-    return {**result, **summarise(get_task(result["task"]), languages)}
+    merged = {**result, **summarise(get_task(result["task"]), languages)}
+    for key in ("examples", "language_adapters"):  # per-language records follow their languages
+        kept = before.get(key) if isinstance(before.get(key), dict) else {}
+        values = {**{k: v for k, v in kept.items() if k not in result["languages"]}, **result.get(key, {})}
+        if values:
+            merged[key] = values
+        else:
+            merged.pop(key, None)
+    return merged
 
 
 def _record_in_run(run: Run, result: dict[str, Any]) -> None:
@@ -336,6 +380,11 @@ def format_table(result: dict[str, Any]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    if result.get("max_examples") is not None:
+        lines.append(f"partial: the first {result['max_examples']} examples per language (--max-examples); "
+                     "not comparable with a full evaluation")
+    if result.get("language_adapters"):
+        lines.append("language adapters: " + ", ".join(f"{k}={v}" for k, v in result["language_adapters"].items()))
     return "\n".join(lines)
 
 

@@ -1,7 +1,8 @@
 """Study axes: what a grid cell varies. A cell is a mapping of axis values, not a fixed triple.
 
     intermediate   the row: "none", a task, "multitask", "fusion" / "merged" (all at once), an order
-                   ("mnli>squad", recipe key ``orders``) or a mixture ("mix:NAME", recipe key ``mixes``)
+                   ("mnli>squad", recipe key ``orders``; a link may be a mixture: "mnli>mix:multi") or a
+                   mixture ("mix:NAME", recipe key ``mixes``)
     target         the target task
     seed           the seed of every training in the cell
     size           intermediate training examples (recipe key ``sizes``; None = all)
@@ -64,6 +65,9 @@ def value_text(value: Any) -> str:
     return "full" if value is None else str(value)
 
 
+FULL_SPELLINGS = ("full", "null", "none")
+
+
 def parse_only(items: list[str] | None) -> dict[str, set[str]]:
     """``["intermediate=squad,mnli,target=xnli"]`` -> {"intermediate": {"squad", "mnli"}, "target": {"xnli"}}."""
     out: dict[str, set[str]] = {}
@@ -78,7 +82,10 @@ def parse_only(items: list[str] | None) -> dict[str, set[str]]:
                                     + ", ".join(f"{a}=..." for a in AXES))
             elif key is None:
                 raise UserError(f"--only {item!r}: expected KEY=VALUE, e.g. --only intermediate=squad,target=xnli")
-            out.setdefault(key, set()).add(part.strip())
+            value = part.strip()
+            if key == "size" and value.lower() in FULL_SPELLINGS:
+                value = "full"  # one spelling of "all the data" everywhere: full (null in YAML is the same)
+            out.setdefault(key, set()).add(value)
     return out
 
 
@@ -95,3 +102,69 @@ def check_only(filters: dict[str, set[str]], choices: dict[str, list[str]]) -> N
 
 def selected(filters: dict[str, set[str]], axes: dict[str, Any]) -> bool:
     return all(key in axes and value_text(axes[key]) in values for key, values in filters.items())
+
+
+def order_link(name: str) -> tuple[str, str]:
+    """("mix", NAME) for a link "mix:NAME" of an order, else ("task", name)."""
+    if name.startswith(MIX_PREFIX):
+        return "mix", name[len(MIX_PREFIX):]
+    return "task", name
+
+
+def validate_axes(data: dict, fail, intermediates: list[str]) -> None:
+    """The study axes of a merged recipe: sizes, orders (of intermediate tasks and "mix:NAME" mixtures),
+    mixes, shots. ``fail(key, problem, fix)`` makes the one-line error naming the recipe."""
+    from adapterstilts.compose import get_composition
+    from adapterstilts.tasks import TASKS, get_task
+    from adapterstilts.tasks.derived import check_train_data
+
+    sizes = data["sizes"]
+    if not sizes:
+        raise fail("sizes", "empty list", "leave it out, or list sizes such as [1000, full] (full or null = all data)")
+    if len(set(sizes)) != len(sizes) or any(n is not None and n < 1 for n in sizes):
+        raise fail("sizes", f"sizes must be distinct and at least 1 (full or null = all data), got {sizes}", "fix the list")
+    if sizes != [None] and "multitask" in data["intermediates"]:
+        raise fail("sizes", "the size axis subsamples single-task intermediates", "drop multitask from intermediates")
+    combined = get_composition(data["compose"]).combined_row
+    if combined and (data["orders"] or data["mixes"]):
+        raise fail("orders" if data["orders"] else "mixes", f"compose {data['compose']} makes one {combined!r} row "
+                   "over all intermediates, so orders and mixtures have no row of their own",
+                   "use compose: stack or continue for a study of orders or mixtures")
+    for name, mix in data["mixes"].items():
+        where = f"mixes.{name}"
+        for i, src in enumerate(mix["sources"]):
+            if src["task"] not in TASKS:
+                raise fail(f"{where}.sources[{i}]", f"unknown task {src['task']!r}", "use a name from `adapterstilts tasks`")
+            task = get_task(src["task"])
+            if src["language"] not in (*task.languages, task.train_language):
+                raise fail(f"{where}.sources[{i}]", f"{task.name} has no language {src['language']!r}",
+                           f"choose from: {', '.join(task.languages)}")
+        if mix.get("weights") is not None and len(mix["weights"]) != len(mix["sources"]):
+            raise fail(f"{where}.weights", "one weight per source", f"give {len(mix['sources'])} weights")
+        if mix.get("weights") is not None and mix.get("size") is None:
+            raise fail(f"{where}.weights", "weights split a total size", f"add {where}.size")
+        spec = {"kind": "mix", "sources": mix["sources"], "seed": 0,
+                **{k: mix[k] for k in ("weights", "size") if mix.get(k) is not None}}
+        try:
+            check_train_data(spec, mix["sources"][0]["task"])
+        except UserError as exc:
+            raise fail(where, str(exc).rstrip("."), "fix the mixture") from None
+    for i, order in enumerate(data["orders"]):
+        if len(order) < 2 or len(set(order)) != len(order):
+            raise fail(f"orders[{i}]", f"an order lists two or more distinct links, got {order}",
+                       "e.g. orders: [[mnli, squad], [mnli, mix:multilingual]]")
+        for name in order:
+            kind, ref = order_link(name)
+            if kind == "mix" and ref not in data["mixes"]:
+                raise fail(f"orders[{i}]", f"{name!r} names no mixture of the recipe's mixes",
+                           f"choose from: {', '.join(MIX_PREFIX + m for m in data['mixes']) or 'none (add mixes:)'}")
+            if kind == "task" and name not in intermediates:
+                raise fail(f"orders[{i}]", f"{name!r} is not an intermediate task or a mixture (an order chains "
+                           "intermediates)", f"choose from: {', '.join(intermediates)} or mix:NAME")
+            if kind == "mix":
+                first = get_task(data["mixes"][ref]["sources"][0]["task"])
+                if first.kind != "intermediate":
+                    raise fail(f"orders[{i}]", f"mixture {ref!r} trains {first.name!r}, a target task, and a chain "
+                               "links intermediate tasks", "list an intermediate task's source first in the mixture")
+    if any(k < 0 for k in data["shots"]) or len(set(data["shots"])) != len(data["shots"]):
+        raise fail("shots", f"shots are distinct counts of examples >= 0, got {data['shots']}", "e.g. [0, 5, 10]")

@@ -24,6 +24,7 @@ from adapterstilts.experiments.plan import (RECIPE_FILE, _closure, Cell, Interme
                                 target_fingerprint)
 from adapterstilts.experiments.store import ResultsStore, rows_from_result
 from adapterstilts.runs import Run, write_json_atomic
+from adapterstilts.runs.folder import DiskError
 
 
 def _ensure_run(plan: Plan, path: Path, expected: str, config: TrainConfig, train_fn, log, event: dict,
@@ -200,6 +201,10 @@ def _reason(exc: BaseException) -> str:
 
 def run_grid(plan: Plan, executor: ExecutorOptions | None = None, *, keep_going: bool = False, wait: bool = False,
              log=print) -> Summary:
+    from adapterstilts.progress import bar_safe, console
+
+    console()  # library warnings once per grid, not once per cell; log lines around the bars
+    log = bar_safe(log)
     executor = executor or ExecutorOptions()
     if executor.kind not in EXECUTORS:
         raise UserError(f"unknown --executor {executor.kind!r}; choose one of: {', '.join(EXECUTORS)}")
@@ -235,6 +240,10 @@ def _run_local(plan: Plan, cells: list[Cell], store: ResultsStore, summary: Summ
 
     spent: list[float] = []
     pending = {c.key for c in cells if cached_result(plan, c) is None}  # once: status reads every result file
+    if pending and len(pending) < len(cells):  # a re-run: say where it picks up
+        first = next(c.key for c in cells if c.key in pending)
+        log(f"resuming the grid in {plan.root}: {len(cells) - len(pending)} of {len(cells)} cells already done "
+            f"(kept), {len(pending)} to go, from {first}")
     for i, cell in enumerate(cells, 1):
         cached = cell.key not in pending
         if not cached:
@@ -245,7 +254,7 @@ def _run_local(plan: Plan, cells: list[Cell], store: ResultsStore, summary: Summ
         try:
             record = run_cell(plan, cell, log=log)
         except Exception as exc:
-            if not keep_going:
+            if not keep_going or isinstance(exc, DiskError):  # a full disk fails every later cell too: stop
                 raise
             summary.failed[cell.key] = _reason(exc)
             log(f"failed {cell.key}: {_reason(exc)}")

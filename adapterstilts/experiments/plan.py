@@ -14,6 +14,7 @@ folder, or resumes from its last checkpoint when ``save_steps`` > 0).
     OUTPUT/results/INTERMEDIATE/TARGET-seedS.json   evaluation result + tidy rows of a cell
     OUTPUT/results.sqlite                   the results store (see store.py)
 
+The intermediate runs a cell needs (tasks, mixtures, the links of orders) are made in jobs.py.
 Intermediates are looked up in ``INTERMEDIATE_TRAINERS`` (name -> ``fn(config, *, tasks, log) -> Run``):
 a registered intermediate task trains with ``training.pipeline.train``; "multitask" plugs in by registering
 itself (``@register_intermediate_trainer("multitask")`` in a module listed in ``PLUGIN_MODULES``).
@@ -32,9 +33,9 @@ from typing import Any, Callable
 
 from adapterstilts.config import TrainConfig, resolve_report_to
 from adapterstilts.errors import UserError
-from adapterstilts.experiments.axes import (MIX_PREFIX, ORDER_SEP, Row, check_only, parse_only, rows, selected,
-                                            value_text)
-from adapterstilts.experiments.recipe import SPECIAL_INTERMEDIATES, Recipe
+from adapterstilts.experiments.axes import Row, check_only, parse_only, rows, selected, value_text
+from adapterstilts.experiments.jobs import Intermediate, _data_block, _folder, _Jobs
+from adapterstilts.experiments.recipe import Recipe
 from adapterstilts.experiments.store import STORE_FILE, cell_key
 from adapterstilts.runs import MANIFEST, Run
 
@@ -89,19 +90,6 @@ def intermediate_trainer(name: str) -> Callable[..., Run]:
 
 # ------------------------------------------------------------------------------------------ plan
 @dataclass(frozen=True)
-class Intermediate:
-    name: str  # the row: an intermediate task, "multitask", an order "a>b" or a mixture "mix:NAME"
-    seed: int
-    path: str
-    tasks: tuple[str, ...]
-    blocked: str | None = None
-    task: str = ""  # the task this run trains (an order: its last link's; a mixture: its first source's)
-    size: int | None = None  # the size axis: a stratified subsample of this many examples
-    train_data: dict | None = None  # a derived-data spec (tasks/derived.py)
-    after: str | None = None  # an order's previous link (its run folder): this one is chained on it
-
-
-@dataclass(frozen=True)
 class Cell:
     intermediate: str  # row label: "none", a task, "multitask", "fusion", "merged", "a>b", "mix:NAME"
     target: str
@@ -155,87 +143,6 @@ class Plan:
 
     def job(self, path: str) -> Intermediate:
         return self.jobs[path]
-
-
-def _data_block(recipe: Recipe, phase: str, task: str) -> str | None:
-    from adapterstilts.tasks import get_task
-
-    data = recipe.settings(phase, task).get("data") or recipe["data"]
-    spec = get_task(task)
-    if data == "hub" and spec.requires_local_data is not None:
-        return f"{task} needs local data: set {phase}.per_task.{task}.data=DIR ({spec.requires_local_data.message})"
-    return None
-
-
-def _folder(name: str) -> str:
-    return name.replace(ORDER_SEP, "-then-").replace(MIX_PREFIX, "mix-")
-
-
-class _Jobs:
-    """The intermediate runs a plan needs, each made once (keyed by row, seed and size)."""
-
-    def __init__(self, recipe: Recipe, root: Path):
-        self.recipe, self.root, self.made = recipe, root, {}
-        self.method = recipe["method"]
-
-    def path(self, name: str, seed: int, size: int | None) -> str:
-        suffix = f"-size{size}" if size is not None else ""
-        return str(self.root / f"{_folder(name)}-{self.method}-seed{seed}{suffix}")
-
-    def get(self, row: Row, seed: int, size: int | None) -> list[Intermediate]:
-        """The runs a row needs, as its cells list them (a combined row: one per task)."""
-        if row.kind == "combined":
-            return [self.single(n, seed, size) for n in row.tasks]
-        if row.kind == "order":
-            return [self.order(row.tasks, seed, size)]
-        if row.kind == "mix":
-            return [self.mix(row, seed, size)]
-        return [self.single(row.tasks[0], seed, size)]
-
-    def _remember(self, job: Intermediate) -> Intermediate:
-        return self.made.setdefault(job.path, job)
-
-    def single(self, name: str, seed: int, size: int | None) -> Intermediate:
-        recipe = self.recipe
-        path = self.path(name, seed, size)
-        if path in self.made:
-            return self.made[path]
-        members = tuple(recipe["multitask_tasks"] or [t for t in recipe["intermediates"] if t not in SPECIAL_INTERMEDIATES]
-                        ) if name == "multitask" else (name,)
-        try:
-            intermediate_trainer(name)
-            blocked = next(filter(None, (_data_block(recipe, "intermediate", t) for t in members)), None)
-        except UserError as exc:
-            blocked = str(exc)
-        if name == "multitask" and not members and not blocked:
-            blocked = "multitask needs tasks: list them in multitask_tasks or in intermediates"
-        spec = {"kind": "subsample", "task": name, "n": size, "seed": seed} if size is not None else None
-        return self._remember(Intermediate(name, seed, path, members, blocked, task=name, size=size, train_data=spec))
-
-    def order(self, tasks: tuple[str, ...], seed: int, size: int | None) -> Intermediate:
-        previous = self.single(tasks[0], seed, size)
-        for k in range(1, len(tasks)):
-            name = ORDER_SEP.join(tasks[:k + 1])
-            path = self.path(name, seed, size)
-            if path not in self.made:
-                blocked = previous.blocked or _data_block(self.recipe, "intermediate", tasks[k])
-                spec = {"kind": "subsample", "task": tasks[k], "n": size, "seed": seed} if size is not None else None
-                self._remember(Intermediate(name, seed, path, tasks[:k + 1], blocked, task=tasks[k], size=size,
-                                            train_data=spec, after=previous.path))
-            previous = self.made[path]
-        return previous
-
-    def mix(self, row: Row, seed: int, size: int | None) -> Intermediate:
-        spec = self.recipe["mixes"][row.mix]
-        path = self.path(row.label, seed, size)
-        total = spec.get("size") or size
-        train_data = {"kind": "mix", "sources": [dict(s) for s in spec["sources"]], "seed": seed,
-                      **({"size": total} if total is not None else {}),
-                      **({"weights": spec["weights"]} if spec.get("weights") is not None else {})}
-        tasks = tuple(dict.fromkeys(s["task"] for s in spec["sources"]))
-        blocked = next(filter(None, (_data_block(self.recipe, "intermediate", t) for t in tasks)), None)
-        return self._remember(Intermediate(row.label, seed, path, tasks, blocked, task=row.tasks[0], size=size,
-                                           train_data=train_data))
 
 
 def expand(recipe: Recipe, only: list[str] | None = None, *, report_to: str | None = None) -> Plan:

@@ -30,8 +30,9 @@ Keys (see ``adapterstilts recipes NAME`` for a fully resolved example):
     study axes (each optional; a grid without them is the paper's intermediate x target x seed):
     sizes                    intermediate training sizes: a seeded subsample stratified by label of each
                              intermediate task (null = all its data), e.g. [1000, 10000, null]
-    orders                   intermediate tasks trained in order, one row each: [[mnli, squad]] trains
-                             MNLI, then SQuAD from the MNLI module (compose chain), row "mnli>squad"
+    orders                   intermediate tasks (or mixtures "mix:NAME") trained in order, one row each:
+                             [[mnli, squad]] trains MNLI, then SQuAD from the MNLI module (compose chain),
+                             row "mnli>squad"; [[mnli, "mix:multi"]]: MNLI, then the mixture
     mixes                    named training mixtures, one row each ("mix:NAME"): {NAME: {sources:
                              [{task, language, split}], weights: [..] (with size), size: N}}
     shots                    target-language examples: after the English target training, each
@@ -55,6 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from adapterstilts.errors import UserError
+from adapterstilts.experiments.axes import validate_axes
 from adapterstilts.suites import XTREME
 
 
@@ -196,6 +198,13 @@ MIX_KEYS: dict[str, Any] = {"sources": "sources", "weights": typing.Optional[lis
 EVAL_KEYS: dict[str, Any] = {"split": OPT_STR, "max_examples": OPT_INT, "batch_size": int, "layer": OPT_INT}
 
 
+def _full_sizes(value):
+    """A recipe's sizes may say "full" for all the data, as ``--only size=full`` and folder names do (null too)."""
+    if isinstance(value, list):
+        return [None if isinstance(v, str) and v.strip().lower() == "full" else v for v in value]
+    return value
+
+
 class _Checker:
     """Checks one layer (a file, or the --set overrides) against the schema; names ``source`` in errors."""
 
@@ -232,6 +241,8 @@ class _Checker:
                 out[key] = self.section(key, value, EVAL_KEYS)
             elif kind == "languages":
                 out[key] = self.languages(value)
+            elif key == "sizes":
+                out[key] = self.typed(key, _full_sizes(value), kind)
             elif kind == "mixes":
                 out[key] = {str(name): self.mix(f"mixes.{name}", spec) for name, spec in self.mapping(key, value).items()}
             else:
@@ -491,60 +502,9 @@ def validate(data: dict, source: str) -> None:
     if composition.combined_row and combined < composition.min_intermediates:
         raise fail("compose", f"{data['compose']!r} combines at least {composition.min_intermediates} intermediate "
                    f"modules, {combined} listed", "list more intermediates, or use compose: stack")
-    _validate_axes(data, fail, intermediates, targets)
+    validate_axes(data, fail, intermediates)
     for phase in ("intermediate", "target", "fewshot"):
         for task, settings in [(None, data[phase]), *data[phase]["per_task"].items()]:
             where = f"{phase}.per_task.{task}" if task else phase
             if settings.get("batch_size", 1) < 1 or settings.get("grad_accum", 1) < 1:
                 raise fail(where, "batch_size and grad_accum must be at least 1", "fix the value")
-
-
-def _validate_axes(data: dict, fail, intermediates: list[str], targets: list[str]) -> None:
-    """The study axes: sizes, orders, mixes, shots."""
-    from adapterstilts.tasks import TASKS, get_task
-
-    sizes = data["sizes"]
-    if not sizes:
-        raise fail("sizes", "empty list", "leave it out, or list sizes such as [1000, null] (null = all data)")
-    if len(set(sizes)) != len(sizes) or any(n is not None and n < 1 for n in sizes):
-        raise fail("sizes", f"sizes must be distinct and at least 1 (null = all data), got {sizes}", "fix the list")
-    if sizes != [None] and "multitask" in data["intermediates"]:
-        raise fail("sizes", "the size axis subsamples single-task intermediates", "drop multitask from intermediates")
-    from adapterstilts.compose import get_composition
-
-    combined = get_composition(data["compose"]).combined_row
-    if combined and (data["orders"] or data["mixes"]):
-        raise fail("orders" if data["orders"] else "mixes", f"compose {data['compose']} makes one {combined!r} row "
-                   "over all intermediates, so orders and mixtures have no row of their own",
-                   "use compose: stack or continue for a study of orders or mixtures")
-    for i, order in enumerate(data["orders"]):
-        if len(order) < 2 or len(set(order)) != len(order):
-            raise fail(f"orders[{i}]", f"an order lists two or more distinct intermediate tasks, got {order}",
-                       "e.g. orders: [[mnli, squad], [squad, mnli]]")
-        for name in order:
-            if name not in intermediates:
-                raise fail(f"orders[{i}]", f"{name!r} is not an intermediate task (an order chains intermediates)",
-                           f"choose from: {', '.join(intermediates)}")
-    for name, mix in data["mixes"].items():
-        where = f"mixes.{name}"
-        from adapterstilts.tasks.derived import check_train_data
-
-        spec = {"kind": "mix", "sources": mix["sources"], "seed": 0,
-                **{k: mix[k] for k in ("weights", "size") if mix.get(k) is not None}}
-        try:
-            check_train_data(spec, mix["sources"][0]["task"])
-        except UserError as exc:
-            raise fail(where, str(exc).rstrip("."), "fix the mixture") from None
-        for i, src in enumerate(mix["sources"]):
-            if src["task"] not in TASKS:
-                raise fail(f"{where}.sources[{i}]", f"unknown task {src['task']!r}", "use a name from `adapterstilts tasks`")
-            task = get_task(src["task"])
-            if src["language"] not in (*task.languages, task.train_language):
-                raise fail(f"{where}.sources[{i}]", f"{task.name} has no language {src['language']!r}",
-                           f"choose from: {', '.join(task.languages)}")
-        if mix.get("weights") is not None and len(mix["weights"]) != len(mix["sources"]):
-            raise fail(f"{where}.weights", "one weight per source", f"give {len(mix['sources'])} weights")
-        if mix.get("weights") is not None and mix.get("size") is None:
-            raise fail(f"{where}.weights", "weights split a total size", f"add {where}.size")
-    if any(k < 0 for k in data["shots"]) or len(set(data["shots"])) != len(data["shots"]):
-        raise fail("shots", f"shots are distinct counts of examples >= 0, got {data['shots']}", "e.g. [0, 5, 10]")

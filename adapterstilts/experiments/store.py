@@ -74,20 +74,33 @@ class ResultsStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
 
-    def _connect(self, create: bool) -> sqlite3.Connection:
+    def _connect(self, create: bool, rebuilt: bool = False) -> sqlite3.Connection:
         if not create and not self.path.is_file():
             raise UserError(f"no results store at {self.path}; run a recipe first (`adapterstilts run tiny`) "
                             "or pass the results.sqlite of an output root")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = None
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(self.path), timeout=60, isolation_level=None)
+            conn.execute("PRAGMA schema_version").fetchone()  # reads the header: a file that is no database fails here
             if create:
                 conn.executescript(_SCHEMA)
                 columns = {row[1] for row in conn.execute("PRAGMA table_info(results)")}
                 if "axes" not in columns:  # a store from before study axes
                     conn.execute("ALTER TABLE results ADD COLUMN axes TEXT NOT NULL DEFAULT '{}'")
-        except sqlite3.DatabaseError as exc:
-            raise UserError(f"{self.path} is not a readable results store ({exc}); pass a results.sqlite file") from None
+        except (sqlite3.DatabaseError, OSError) as exc:
+            if conn is not None:
+                conn.close()
+            problem = _disk_problem(exc, self.path) or _unopenable(exc, self.path)
+            if problem is not None:
+                raise problem from None
+            if isinstance(exc, OSError):
+                raise
+            if not rebuilt and self.path.name == STORE_FILE and rebuild(self.path, exc) is not None:
+                return self._connect(create, rebuilt=True)
+            raise UserError(f"{self.path} is not a readable results store ({exc}) and there are no cell files to "
+                            f"rebuild it from ({self.path.parent / 'results'}); pass the results.sqlite a grid "
+                            "wrote, or move this file aside and re-run the grid") from None
         return conn
 
     def replace_cell(self, recipe: str, cell: str, rows: Iterable[Mapping[str, Any]]) -> int:
@@ -98,19 +111,26 @@ class ResultsStore:
         for row in values:
             if row[0] != recipe or row[1] != cell:
                 raise ValueError(f"row of {row[0]}/{row[1]} given for cell {recipe}/{cell}")
-        conn = self._connect(create=True)
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            conn = self._connect(create=True)
             try:
-                conn.execute("DELETE FROM results WHERE recipe = ? AND cell = ?", (recipe, cell))
-                conn.executemany(f"INSERT INTO results ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
-                                 values)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.execute("DELETE FROM results WHERE recipe = ? AND cell = ?", (recipe, cell))
+                    conn.executemany(f"INSERT INTO results ({', '.join(COLUMNS)}) VALUES "
+                                     f"({', '.join('?' * len(COLUMNS))})", values)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:  # the cell's old rows stay, none of the new ones
+                        conn.execute("ROLLBACK")
+                    raise
+            finally:
+                conn.close()
+        except (sqlite3.OperationalError, OSError) as exc:
+            problem = _disk_problem(exc, self.path)
+            if problem is None:
                 raise
-        finally:
-            conn.close()
+            raise problem from None
         return len(values)
 
     def has_cell(self, recipe: str, cell: str) -> bool:
@@ -158,6 +178,76 @@ class ResultsStore:
         rows = [expand_axes(r) for r in self.rows(recipe)]
         extra = sorted({k for r in rows for k in r} - set(COLUMNS))
         return pd.DataFrame(rows, columns=list(COLUMNS) + extra)
+
+
+def _cell_records(folder: Path) -> list[dict]:
+    """The grid's cell files under ``folder`` (OUTPUT/results/INTERMEDIATE/TARGET-seedS.json) that hold rows."""
+    import json
+
+    records = []
+    for file in sorted(folder.rglob("*.json")) if folder.is_dir() else []:
+        if any(part.startswith(".") for part in file.relative_to(folder).parts):
+            continue
+        try:
+            record = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, ValueError, UnicodeDecodeError):
+            continue
+        if isinstance(record, dict) and record.get("recipe") and record.get("cell") and isinstance(record.get("rows"), list):
+            records.append(record)
+    return records
+
+
+def rebuild(path: str | Path, why: BaseException | str = "", log=None) -> int | None:
+    """A corrupt results store rebuilt from the grid's cell files beside it (``results/``): the file is moved
+    aside to ``results.sqlite.corrupt`` and every cell is copied in anew, as the grid's driver does; one
+    line says so. Returns the number of cells, or None (nothing moved) when there are no cell files."""
+    import os
+    import sys
+
+    path = Path(path)
+    folder = path.parent / "results"
+    records = _cell_records(folder)
+    if not records:
+        return None
+    aside = path.with_name(path.name + ".corrupt")
+    os.replace(path, aside)
+    for suffix in ("-journal", "-wal", "-shm"):  # SQLite's files of the corrupt store go with it
+        if path.with_name(path.name + suffix).exists():
+            os.replace(path.with_name(path.name + suffix), aside.with_name(aside.name + suffix))
+    store = ResultsStore(path)
+    for record in records:
+        store.replace_cell(record["recipe"], record["cell"], [{**row, "recipe": record["recipe"], "cell": record["cell"]}
+                                                              for row in record["rows"] if isinstance(row, dict)])
+    (log or (lambda message: print(message, file=sys.stderr)))(
+        f"{path} was not a readable results store ({why}); moved it aside to {aside.name} and rebuilt it from "
+        f"the {len(records)} cell files in {folder}")
+    return len(records)
+
+
+def _unopenable(exc: BaseException, path: Path):
+    """SQLite's "unable to open database file": the folder cannot be written (or the path is no file)."""
+    if isinstance(exc, sqlite3.OperationalError) and "unable to open" in str(exc).lower():
+        return UserError(f"cannot open the results store {path} ({exc}): {path.parent} must be a folder you can "
+                         "write to (not a read-only file system, nor another user's folder); pass a results path "
+                         "on a writable disk")
+    return None
+
+
+def _disk_problem(exc: BaseException, path: Path):
+    """SQLite's "database or disk is full" / "attempt to write a readonly database" (and a plain OSError
+    of either kind) as the one-line error of a full disk or a read-only file system."""
+    import errno
+
+    from adapterstilts.runs.folder import disk_error
+
+    text = str(exc).lower()
+    if isinstance(exc, sqlite3.OperationalError):
+        if "disk is full" in text:
+            exc = OSError(errno.ENOSPC, "No space left on device", str(path))
+        elif "readonly" in text or "read-only" in text:
+            exc = OSError(errno.EROFS, "Read-only file system", str(path))
+    return disk_error(exc, path, resume="re-run the same command: the results of finished cells are kept in "
+                                        "results/ and copied in")
 
 
 def expand_axes(row: Mapping[str, Any]) -> dict[str, Any]:

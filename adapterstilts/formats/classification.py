@@ -11,7 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from adapterstilts.formats.base import Format, encode, pad_sequences, register_format
+from adapterstilts.formats.base import Format, pad_sequences, register_format
+from adapterstilts.formats.first_token import first_token_encode
 
 
 class ClassificationHead(nn.Module):
@@ -55,8 +56,8 @@ class Classification(Format):
         return ClassificationHead(hidden_size, task.num_labels)
 
     def forward(self, encoder, head, batch):
-        hidden = encode(encoder, batch)
-        logits = head(hidden[:, 0])
+        # the head reads <s> only: the last layer runs at <s> only (formats/first_token.py, same values)
+        logits = head(first_token_encode(encoder, batch))
         out = {"logits": logits}
         if "labels" in batch:
             out["loss"] = nn.functional.cross_entropy(logits.float(), batch["labels"])

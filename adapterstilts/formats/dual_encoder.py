@@ -37,7 +37,8 @@ import torch
 from torch import nn
 
 from adapterstilts.errors import UserError
-from adapterstilts.formats.base import Format, encode, pad_sequences, register_format
+from adapterstilts.formats.base import Format, pad_sequences, register_format
+from adapterstilts.formats.first_token import first_token_encode
 
 ROLES = ("pair", "query", "candidate")
 TOP_K = 20
@@ -125,11 +126,11 @@ class DualEncoder(Format):
         return DualEncoderHead(hidden_size)
 
     def forward(self, encoder, head, batch):
-        queries = head(encode(encoder, batch)[:, 0])
+        queries = head(first_token_encode(encoder, batch))  # the last layer at <s> only (same values)
         out = {"logits": queries}
         if "candidate_input_ids" in batch:
-            candidates = head(encode(encoder, {"input_ids": batch["candidate_input_ids"],
-                                               "attention_mask": batch["candidate_attention_mask"]})[:, 0])
+            candidates = head(first_token_encode(encoder, {"input_ids": batch["candidate_input_ids"],
+                                                           "attention_mask": batch["candidate_attention_mask"]}))
             scores = queries @ candidates.T * head.logit_scale.float()
             labels = torch.arange(scores.shape[0], device=scores.device)
             out["loss"] = nn.functional.cross_entropy(scores, labels)

@@ -21,7 +21,8 @@ import torch
 from torch import nn
 
 from adapterstilts.errors import UserError
-from adapterstilts.formats.base import Format, encode, register_format
+from adapterstilts.formats.base import Format, register_format
+from adapterstilts.formats.first_token import first_token_encode
 
 IGNORE_INDEX = -100
 
@@ -113,8 +114,8 @@ class MultipleChoice(Format):
     def forward(self, encoder, head, batch):
         batch_size, n_choices, length = batch["input_ids"].shape
         flat = {k: batch[k].reshape(batch_size * n_choices, length) for k in ("input_ids", "attention_mask") if k in batch}
-        hidden = encode(encoder, flat)
-        logits = head(hidden[:, 0]).reshape(batch_size, n_choices)
+        # the head reads <s> only: the last layer runs at <s> only (formats/first_token.py, same values)
+        logits = head(first_token_encode(encoder, flat)).reshape(batch_size, n_choices)
         if "choice_mask" in batch:
             logits = logits.masked_fill(~batch["choice_mask"], torch.finfo(logits.dtype).min)
         out = {"logits": logits}

@@ -14,7 +14,8 @@ from torch import nn
 from adapterstilts.errors import UserError
 from adapterstilts.formats.base import Format, format_settings, get_format
 from adapterstilts.methods import Method, get_method
-from adapterstilts.model.backbone import BackboneOptions, architecture, config_fingerprint, load_config, load_encoder
+from adapterstilts.model.backbone import (BackboneOptions, architecture, config_fingerprint, load_config, load_encoder,
+                                          weights_fingerprint)
 from adapterstilts.methods.lora import TRAINED as LORA_TRAINED
 from adapterstilts.runs import INTERMEDIATES_DIR, MANIFEST, MODULE_DIR, Run, write_json_atomic
 from adapterstilts.tasks.base import Task, get_task
@@ -54,6 +55,7 @@ class Assembled:
     architecture: dict  # the base model's architecture fields (recorded in the manifest)
     composition_fields: dict  # what the composition records to rebuild the run (merge weights, a chain's order)
     language_folder: Path | None = None  # a language adapter stacked under the modules (MAD-X)
+    weights_fingerprint: str | None = None  # of the base model's weights (backbone.weights_fingerprint)
 
 
 def module_name_for(method: Method, task: str) -> str:
@@ -64,6 +66,17 @@ def check_base(run: Run, config_hash: str, model: str) -> None:
     if run.config_hash != config_hash:
         raise UserError(f"module {run.path} was trained on base model {run.base_model!r} (config {run.config_hash}), "
                         f"which does not match --model {model!r} (config {config_hash}); use the same base model")
+
+
+def warn_other_weights(run: Run, fingerprint: str | None, model: str, log) -> None:
+    """One line when ``run`` was trained on other weights than ``model`` has now: same architecture (the
+    config hash matches), another checkpoint (a fine-tune, another seed, a rebuilt folder). Runs from
+    before the fingerprint was recorded, and bases without safetensors, are not compared."""
+    recorded = (run.manifest.get("base_model") or {}).get("weights_fingerprint")
+    if recorded and fingerprint and recorded != fingerprint and log is not None:
+        log(f"warning: {run.path} was trained on other weights than {model!r} has (same architecture; weights "
+            f"fingerprint {recorded}, here {fingerprint}): its modules may not fit them; use the base model "
+            "checkpoint it was trained on")
 
 
 def _intermediate_names(runs: list[Run], reserved: str = LORA_TRAINED) -> list[str]:
@@ -86,7 +99,7 @@ def _head_for(fmt: Format, task: Task, encoder: nn.Module) -> nn.Module:
     return head.to(device)
 
 
-def build_for_training(config, intermediate_runs: list[Run], module_name: str | None = None) -> Assembled:
+def build_for_training(config, intermediate_runs: list[Run], module_name: str | None = None, log=print) -> Assembled:
     """Assemble the model a training run starts from. Seeds before any module is created."""
     from transformers import set_seed
 
@@ -110,6 +123,9 @@ def build_for_training(config, intermediate_runs: list[Run], module_name: str | 
     names = _intermediate_names(intermediate_runs, reserved=name)
     path = composition.backbone_path(method.name, intermediate_runs)
     encoder = load_encoder(options, path=path, trainable=method.name == "full")
+    weights = weights_fingerprint(config.model, config.revision)  # after loading: a Hub model is cached now
+    for run in intermediate_runs:
+        warn_other_weights(run, weights, config.model, log)
     ctx = BuildContext(encoder, method, intermediate_runs, names, name, config.method_settings(),
                        config.merge_weights, task=task.name, merge_method=config.merge_method,
                        merge_density=config.merge_density, seed=config.seed, fusion_gate=config.fusion_gate)
@@ -125,10 +141,10 @@ def build_for_training(config, intermediate_runs: list[Run], module_name: str | 
     head = _head_for(fmt, task, encoder)
     model = TaskModel(encoder, head, fmt, quantized=options.quantized)
     return Assembled(model, task, fmt, method, name, intermediate_runs, config_hash, names, architecture(base_config),
-                     composition.manifest_fields(ctx), language_folder)
+                     composition.manifest_fields(ctx), language_folder, weights)
 
 
-def build_from_run(config, run: Run) -> Assembled:
+def build_from_run(config, run: Run, log=print) -> Assembled:
     """The model of a finished run, its own module and head trainable, to train further
     (``init_from``: few-shot target-language training after English target training). The run's
     composition, intermediates and merge stay as they were."""
@@ -167,8 +183,10 @@ def build_from_run(config, run: Run) -> Assembled:
                                            "fusion_gate")
               if run.manifest.get(k) is not None}
     model = TaskModel(encoder, head, fmt, quantized=options.quantized)
+    weights = weights_fingerprint(config.model, config.revision)
+    warn_other_weights(run, weights, config.model, log)
     return Assembled(model, task, fmt, method, run.module_name, [], config_hash, [e["module_name"] for e in entries],
-                     architecture(base_config), fields, language_folder if method.name != "full" else None)
+                     architecture(base_config), fields, language_folder if method.name != "full" else None, weights)
 
 
 def _attach_language_adapter(encoder, run: Run) -> Path | None:
@@ -229,10 +247,10 @@ def load_run_encoder(run: Run, options: BackboneOptions | None = None, log=print
     """The encoder of a finished run with its modules active (intermediates, module; no head)."""
     if options is None and run.method != "full":
         options = run_backbone_options(run, log)
-    return to_inference_device(_assemble_run_encoder(run, options), options)
+    return to_inference_device(_assemble_run_encoder(run, options, log), options)
 
 
-def _assemble_run_encoder(run: Run, options: BackboneOptions | None) -> nn.Module:
+def _assemble_run_encoder(run: Run, options: BackboneOptions | None, log=print) -> nn.Module:
     from adapterstilts.compose import LoadContext, get_composition
 
     manifest = run.manifest
@@ -243,6 +261,7 @@ def _assemble_run_encoder(run: Run, options: BackboneOptions | None) -> nn.Modul
     base_config = load_config(options.model, options.revision)
     check_base(run, config_fingerprint(base_config), options.model)
     encoder = load_encoder(options, trainable=False)
+    warn_other_weights(run, weights_fingerprint(options.model, options.revision), options.model, log)
     ctx = LoadContext(encoder, method, run, list(manifest.get("intermediates") or []))
     encoder = get_composition(run.compose).load(ctx)
     _attach_language_adapter(encoder, run)

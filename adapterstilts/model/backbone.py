@@ -5,6 +5,7 @@ pooler), so saved LoRA modules load onto ``AutoModel.from_pretrained(base)`` wit
 bottleneck modules with plain ``adapters``."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import json
@@ -44,6 +45,82 @@ def config_fingerprint(config) -> str:
     """Short hash of the architecture fields that decide whether a module fits a backbone."""
     fields = {k: getattr(config, k, None) for k in ARCHITECTURE_KEYS}
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
+
+
+# tensors whose values identify a checkpoint: the word embeddings (their first rows) and the first
+# layer's query weight; a fine-tune or another pre-training of the same architecture changes both
+FINGERPRINT_TENSORS = ("word_embeddings.weight", "layer.0.attention.self.query.weight")
+FINGERPRINT_ROWS = 4096
+
+
+def weights_fingerprint(model: str, revision: str | None = None) -> str | None:
+    """Short hash of a few fixed weight tensors of the base model (read from its safetensors file,
+    whatever dtype or quantisation it is loaded with), so a module put on another checkpoint of the same
+    architecture (same config hash) can be told apart. None when the weights are not in safetensors or
+    not available locally (then nothing is compared)."""
+    files = _safetensors_files(model, revision)
+    if not files:
+        return None
+    key = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in sorted(set(files.values())))
+    return _fingerprint_of(key, tuple(sorted(files.items())))
+
+
+def _safetensors_files(model: str, revision: str | None) -> dict[str, "os.PathLike"]:
+    """tensor name -> the safetensors file holding it (one file, or the shards of an index)."""
+    from pathlib import Path
+
+    def local(name: str) -> Path | None:
+        folder = Path(model).expanduser()
+        if folder.is_dir():
+            return folder / name if (folder / name).is_file() else None
+        try:
+            from huggingface_hub import try_to_load_from_cache
+
+            found = try_to_load_from_cache(model, name, revision=revision)
+        except Exception:  # an id the cache cannot hold: nothing to compare
+            return None
+        return Path(found) if isinstance(found, str) else None
+
+    try:
+        single = local("model.safetensors")
+        if single is not None:
+            from safetensors import safe_open
+
+            with safe_open(str(single), framework="pt") as handle:
+                return {name: single for name in handle.keys()}
+        index = local("model.safetensors.index.json")
+        if index is not None:
+            weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+            shards = {shard: local(shard) for shard in set(weight_map.values())}
+            if all(shards.values()):
+                return {name: shards[shard] for name, shard in weight_map.items()}
+    except (OSError, ValueError, KeyError, TypeError):  # unreadable: nothing to compare
+        return None
+    return None
+
+
+@functools.lru_cache(maxsize=16)
+def _fingerprint_of(key: tuple, files: tuple) -> str | None:
+    import torch
+    from safetensors import safe_open
+
+    names = sorted(dict(files))
+    # (tensor, the name it is hashed under): a suffix, so "roberta." prefixes of a task model do not count
+    chosen = [(next((n for n in names if n.endswith(suffix)), None), suffix) for suffix in FINGERPRINT_TENSORS]
+    chosen = [(n, label) for n, label in chosen if n] or [(n, n) for n in names[:2]]  # other naming: first tensors
+    digest = hashlib.sha256()
+    location = dict(files)
+    try:
+        for name, label in chosen:
+            with safe_open(str(location[name]), framework="pt") as handle:
+                piece = handle.get_slice(name)
+                shape = piece.get_shape()
+                tensor = piece[:FINGERPRINT_ROWS] if shape else handle.get_tensor(name)
+            digest.update(f"{label}:{list(shape)}".encode())
+            digest.update(tensor.to(torch.float32).contiguous().numpy().tobytes())
+    except (OSError, ValueError, RuntimeError):  # a truncated or odd file: nothing to compare
+        return None
+    return digest.hexdigest()[:16]
 
 
 def architecture(config) -> dict:

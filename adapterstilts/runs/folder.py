@@ -12,6 +12,7 @@
 All JSON is written atomically (temp file, then rename)."""
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -29,12 +30,52 @@ TRAIN_LOG = "train_log.jsonl"
 INTERMEDIATES_DIR = "intermediates"
 
 
+class DiskError(UserError, OSError):
+    """A write that failed on the disk (full, over quota, read-only): one line naming the path and the fix.
+    Still an OSError, so code that tolerates a failed write (a read-only run's metrics.json) goes on."""
+
+    def __init__(self, code: int, path: str | os.PathLike, message: str):
+        OSError.__init__(self, code, message, str(path))
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+DISK_REASONS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "the disk quota is exceeded",
+                errno.EROFS: "the file system is read-only"}
+
+
+def disk_error(exc: BaseException, path: str | os.PathLike, *, resume: str = "re-run the same command "
+               "(finished work is kept)") -> DiskError | None:
+    """The one-line error for ``exc`` when it is a full disk or a read-only file system (else None):
+    the path it failed on (its own, or ``path``), why, and what to do."""
+    if isinstance(exc, DiskError):
+        return exc
+    if not isinstance(exc, OSError) or exc.errno not in DISK_REASONS:
+        return None
+    where = exc.filename or path
+    if exc.errno == errno.EROFS:
+        fix = "write to a folder on a writable disk (another --output)"
+    else:
+        fix = "free some space there (or write to another disk)"
+    return DiskError(exc.errno, where, f"cannot write {where}: {DISK_REASONS[exc.errno]}; {fix}, then {resume}")
+
+
 def user_mode(path: str | os.PathLike, directory: bool = False) -> None:
     """Give a file made by ``tempfile`` (0600, folders 0700) the mode the user's umask gives new files,
     so a group on a shared cluster can read results and models."""
     mask = os.umask(0)
     os.umask(mask)
     os.chmod(path, (0o777 if directory else 0o666) & ~mask)
+
+
+def user_modes(folder: str | os.PathLike) -> None:
+    """``user_mode`` for a folder and everything in it (safetensors writes its files 0600 whatever the
+    umask): called on a finished run or model folder just before it is moved into place."""
+    for path in [Path(folder), *Path(folder).rglob("*")]:
+        if not path.is_symlink():
+            user_mode(path, directory=path.is_dir())
 
 
 def write_json_atomic(path: str | os.PathLike, data: Any) -> Path:
@@ -49,8 +90,11 @@ def write_json_atomic(path: str | os.PathLike, data: Any) -> Path:
             os.fsync(handle.fileno())
         user_mode(tmp)
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)  # never a half-written file: the old one, or none
+        problem = disk_error(exc, path)
+        if problem is not None and problem is not exc:
+            raise problem from exc
         raise
     return path
 
@@ -142,6 +186,27 @@ class Run:
 
     def intermediates(self) -> list["Run"]:
         return [Run.open(self.path / INTERMEDIATES_DIR / i["module_name"]) for i in self.manifest.get("intermediates", [])]
+
+
+def check_output_place(path: str | os.PathLike, option: str = "--output", *, file: bool = False) -> Path:
+    """Before any model loads: ``path`` (a folder to create, or with ``file=True`` a file to write) can be
+    written. Its first existing ancestor must be a folder this user can write to; a file there, or a
+    read-only folder, is one line naming it now, not an error after the work is done."""
+    path = Path(path).expanduser()
+    if file and path.is_dir():
+        raise UserError(f"{option} {path} is a folder; give a file name, e.g. {path / 'results.json'}")
+    if not file and path.exists() and not path.is_dir():
+        raise UserError(f"{option} {path} is a file; give a folder"
+                        + (" (a new one, or pass --overwrite for a finished run)" if option == "--output" else ""))
+    existing = path.absolute().parent  # a run is written beside its folder (.partial), then renamed
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(f"{option} {path}: {existing} is a file, not a folder; choose an {option} outside it")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"{option} {path}: cannot write to {existing} (a read-only file system, or no "
+                        f"permission); choose an {option} in a folder you can write to")
+    return path
 
 
 def prepare_output(path: str | os.PathLike, overwrite: bool) -> Path:

@@ -5,7 +5,9 @@ Versions:
 - 1 (adapterstilts 0.1.0, no ``manifest_version`` key): the fields below, ``compose`` sometimes
   missing (= "none"), ``merge_weights`` always present (None unless merge).
 - 2: ``manifest_version`` is written; a composition's own fields (``merge_weights``, a chain's
-  ``chain``), derived training data (``train_data``) and ``init_from`` may appear.
+  ``chain``), derived training data (``train_data``) and ``init_from`` may appear; ``base_model`` may
+  hold ``weights_fingerprint`` (a hash of a few base-model tensors, ``model.backbone.weights_fingerprint``:
+  a module put on another checkpoint of the same architecture is warned about; absent: not compared).
 
 Reading checks the fields every loader relies on, with one line naming the file, the field and the
 fix, so a corrupt or hand-edited manifest never ends in a traceback deep inside a library. Reading a
@@ -59,6 +61,8 @@ class Manifest:
         if not isinstance(base, dict) or not isinstance(base.get("name"), str) or not isinstance(
                 base.get("config_hash"), str):
             raise bad("base_model", f"must be an object with a name and a config_hash (strings), got {base!r}")
+        if not isinstance(base.get("weights_fingerprint"), (str, type(None))):
+            raise bad("base_model.weights_fingerprint", f"must be a string, got {base.get('weights_fingerprint')!r}")
         compose = data.get("compose") or "none"
         if not isinstance(compose, str):
             raise bad("compose", f"must be a string, got {compose!r}")

@@ -42,7 +42,7 @@ $results
 $cli_usage
 ```
 
-$library_usage
+$library_usage$toolkit_usage
 
 ## Framework versions
 
@@ -207,6 +207,12 @@ def results(metrics: dict | None) -> str:
             lines.append(f"| {lang} | " + " | ".join(_score(scores.get(k)) for k in keys) + " |")
         average = result.get("average") or {}
         lines.append("| **average** | " + " | ".join(_score(average.get(k)) for k in keys) + " |")
+        if result.get("max_examples") is not None:
+            lines.append(f"\nPartial: the first {result['max_examples']} examples per language (`--max-examples`); "
+                         "not comparable with a full evaluation.")
+        if isinstance(result.get("language_adapters"), dict) and result["language_adapters"]:
+            lines.append("\nLanguage adapters: " + ", ".join(f"{k} {_value(v)}"
+                                                              for k, v in result["language_adapters"].items()) + ".")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) or "No per-language results were recorded for this run."
 
@@ -222,10 +228,31 @@ def cli_usage(manifest: dict, repo_id: str) -> str:
         compose = "continue" if method == "full" else "stack"
         lines.append("# the intermediate module of a target task (add @REVISION to pin a version)")
         lines.append(f"adapterstilts train-target xnli --intermediate {repo_id} --compose {compose} --method {method}")
-    if manifest.get("head") and (is_hub_id((manifest.get("base_model") or {}).get("name")) or method == "full"):
+    if manifest.get("head"):
         lines.append("# zero-shot evaluation with its own head, on every language of its task")
-        lines.append(f"adapterstilts evaluate {repo_id}")
+        local_base = not is_hub_id((manifest.get("base_model") or {}).get("name")) and method != "full"
+        lines.append(f"adapterstilts evaluate {repo_id}" + (" --model BASE_MODEL" if local_base else ""))
     return "\n".join(lines) or f"# a {manifest.get('kind')} run: see the library instructions below"
+
+
+def toolkit_usage(manifest: dict, repo_id: str) -> str:
+    """Python that loads the whole run with adapterstilts: base model, intermediates, module and its task
+    head, as it was evaluated (the library code above gives the encoder only)."""
+    if not manifest.get("head") or (manifest.get("head") or {}).get("files"):
+        return ""  # no head (or one per task: `evaluate --task` picks it)
+    method = manifest.get("method")
+    local_base = not is_hub_id((manifest.get("base_model") or {}).get("name")) and method != "full"
+    imports = ["from adapterstilts.model.assemble import load_run_model"]
+    if local_base:
+        imports.append("from adapterstilts.model.backbone import BackboneOptions")
+    imports.append("from adapterstilts.runs.refs import resolve_run")
+    options = ', BackboneOptions(model="BASE_MODEL", revision=None)' if local_base else ""
+    code = [*imports, "",
+            f'run = resolve_run("{repo_id}")  # the Hub repo (HF_HUB_OFFLINE=1: from the cache), or a local copy',
+            f"task_model, task, fmt = load_run_model(run{options})  # + intermediates, module, "
+            f"{manifest.get('task')} head; eval mode",
+            "encoder = task_model.encoder  # the same encoder as the code above"]
+    return "\n\n### The whole model, with its head (adapterstilts)\n\n```python\n" + "\n".join(code) + "\n```"
 
 
 def library_usage(manifest: dict, repo_id: str) -> str:
@@ -302,6 +329,7 @@ def render_card(manifest: dict, metrics: dict | None, repo_id: str) -> str:
         results=results(metrics),
         cli_usage=cli_usage(manifest, repo_id),
         library_usage=library_usage(manifest, repo_id).rstrip(),
+        toolkit_usage=toolkit_usage(manifest, repo_id),
         versions=versions(manifest),
         citation=CITATION,
     )

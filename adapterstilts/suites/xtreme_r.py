@@ -11,15 +11,18 @@ all ten are present. (The official script, as released, cannot produce that over
 language list leaves it without ``avg_metric``; the mean over the ten tasks is what the XTREME-R paper
 reports as its score.)
 
-Differences from the official task set, named rather than hidden: ``udpos`` and ``panx`` are the XTREME
-tasks (33 and 40 languages); XTREME-R adds lt pl uk wo ro to UD-POS and qu pl uk az lt pa gu ro to
-PAN-X, which are not registered here yet, so those two averages cover fewer languages than the
-official ones. XQuAD and Tatoeba are the ``xquad_ro`` and ``tatoeba_r`` variants (XTREME's ``xquad``
-and ``tatoeba`` keep their language lists). LAReQA is averaged over question languages (see
-``tasks/xtreme_r.py``).
+Task names that differ from the official folders, named rather than hidden: UD-POS, PAN-X, XQuAD and
+Tatoeba are the ``udpos_r``, ``panx_r``, ``xquad_ro`` and ``tatoeba_r`` variants (``tasks/xtreme_r.py``),
+whose language lists are XTREME-R's (38, 48, 12, 41); XTREME's ``udpos``, ``panx``, ``xquad`` and
+``tatoeba`` keep theirs. ``OFFICIAL_NAMES`` maps them onto the official folder names for ``score``.
+Where the Hub copy of a new language differs from XTREME-R's files (UD v2.7 multiword tokens,
+Lithuanian HSE dev/test), ``tasks/xtreme_r.py`` says so. LAReQA is averaged over question languages
+(see ``tasks/xtreme_r.py``).
 
 Protocol (google-research/xtreme ``scripts/``; for XLM-R Large): XCOPA ``train_xcopa.sh`` SIQA then COPA,
-5 epochs each, lr 3e-5, batch 2 x 16 accumulation, max length 128; Mewsli-X ``train_mewslix.sh`` 2 epochs,
+5 epochs each, lr 3e-5, batch 2 x 16 accumulation, max length 128 (a ``StagedProtocol``: ``siqa`` is
+trained first, as an intermediate task, and XCOPA continues from it; ``recipes/xtreme-r-xcopa.yaml``
+runs exactly that, see docs/suites.md); Mewsli-X ``train_mewslix.sh`` 2 epochs,
 lr 1e-5, batch 8 x 4, max length 64; LAReQA ``train_lareqa.sh`` SQuAD v1.1, 3 epochs, lr 2e-5, batch 4 x 4,
 query 96 / answer 256 tokens; Tatoeba scored from a SQuAD-trained encoder (``run_tatoeba.sh``). XNLI,
 UD-POS, PAN-X and QA as in the XTREME suite.
@@ -35,12 +38,25 @@ from adapterstilts.suites.xtreme import SQUAD, XTREME, _trained
 # google-research/xtreme evaluate.py XTREME_R_GROUP2TASK, in our task names
 OFFICIAL_GROUPS = (
     ("classification", ("xnli", "xcopa")),
-    ("tagging", ("udpos", "panx")),
+    ("tagging", ("udpos_r", "panx_r")),
     ("qa", ("xquad_ro", "mlqa", "tydiqa")),
     ("retrieval", ("tatoeba_r", "mewslix")),
     ("multi_choice", ("xcopa",)),
 )
-OFFICIAL_NAMES = {"xquad_ro": "xquad", "tatoeba_r": "tatoeba"}  # our task name -> evaluate.py's
+OFFICIAL_NAMES = {"udpos_r": "udpos", "panx_r": "panx", "xquad_ro": "xquad",
+                  "tatoeba_r": "tatoeba"}  # our task name -> evaluate.py's
+
+
+@dataclass(frozen=True)
+class StagedProtocol(Protocol):
+    """A protocol whose English training comes in stages: ``before`` are registered tasks trained
+    first (each an intermediate task here), and the task's own training then continues from the
+    last of them with the composition ``compose`` (``train-target TASK -i RUN --compose continue``).
+    ``recipe`` names the bundled recipe that runs the stages."""
+
+    before: tuple[str, ...] = ()
+    compose: str = "continue"
+    recipe: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,10 +108,11 @@ XTREME_R = register_suite(GroupTableSuite(
     tasks=(
         SuiteTask("xnli", "XNLI", "classification", "accuracy", "fine_tune", _xtreme("xnli")),
         SuiteTask("xcopa", "XCOPA", "classification", "accuracy", "fine_tune",
-                  _trained("COPA train (aps/super_glue copa), after SIQA (train_xcopa.sh)", "test",
-                           "COPA validation", 5.0, 2, 16)),
-        SuiteTask("udpos", "POS", "tagging", "f1", "fine_tune", _xtreme("udpos")),
-        SuiteTask("panx", "NER", "tagging", "f1", "fine_tune", _xtreme("panx")),
+                  StagedProtocol("Social IQa train (allenai/social_i_qa), then COPA train (aps/super_glue copa), "
+                                 "as train_xcopa.sh", "test", "COPA validation", 5.0, 2, 16,
+                                 before=("siqa",), compose="continue", recipe="xtreme-r-xcopa")),
+        SuiteTask("udpos_r", "POS", "tagging", "f1", "fine_tune", _xtreme("udpos")),
+        SuiteTask("panx_r", "NER", "tagging", "f1", "fine_tune", _xtreme("panx")),
         SuiteTask("xquad_ro", "XQuAD", "qa", "qa", "fine_tune", _xtreme("xquad")),
         SuiteTask("mlqa", "MLQA", "qa", "qa", "fine_tune", _xtreme("mlqa")),
         SuiteTask("tydiqa", "TyDiQA", "qa", "qa", "fine_tune", _xtreme("tydiqa")),

@@ -256,12 +256,18 @@ class FewShot(Derived):
 
 @dataclass(frozen=True)
 class MixSource:
+    """One part of a mixture. ``data`` (hub | sample | DIR) reads this source from elsewhere than the
+    run's ``--data`` (a grid sets it from ``intermediate.per_task.TASK.data``: translated SQuAD from a local
+    folder beside English SQuAD from the Hub); unset, the run's data."""
+
     task: str
     language: str = "en"
     split: str = "train"
+    data: str | None = None
 
     def to_spec(self) -> dict[str, str]:
-        return {"task": self.task, "language": self.language, "split": self.split}
+        spec = {"task": self.task, "language": self.language, "split": self.split}
+        return {**spec, "data": self.data} if self.data is not None else spec  # unset: the spec (and key) of before
 
     def describe(self) -> str:
         return f"{self.task}/{self.language}/{self.split}"
@@ -272,10 +278,10 @@ def _mix_source(value) -> MixSource:
         return value
     if isinstance(value, (list, tuple)) and 1 <= len(value) <= 3 and all(isinstance(v, str) for v in value):
         return MixSource(*value)
-    if isinstance(value, dict) and "task" in value and set(value) <= {"task", "language", "split"}:
-        return MixSource(**value)
+    if isinstance(value, dict) and "task" in value and set(value) <= {"task", "language", "split", "data"}:
+        return MixSource(**{k: v for k, v in value.items() if v is not None})
     raise UserError(f"train_data mix source {value!r} must be (task, language[, split]) or "
-                    "{'task': ..., 'language': ..., 'split': ...}")
+                    "{'task': ..., 'language': ..., 'split': ..., 'data': ...}")
 
 
 @register_derived
@@ -360,7 +366,7 @@ class Mix(Derived):
 
         from adapterstilts.data.loading import load_examples
 
-        parts = [load_examples(self._task(s), s.split, s.language, data) for s in self.sources]
+        parts = [load_examples(self._task(s), s.split, s.language, s.data or data) for s in self.sources]
         chosen = []
         for i, (src, part, count) in enumerate(zip(self.sources, parts, self.counts([len(p) for p in parts]))):
             if count == len(part):

@@ -238,6 +238,37 @@ class CommonsenseQA(_EnglishTask):
         return project(dataset, row, self.format)
 
 
+
+@register_task
+class SocialIQa(_EnglishTask):
+    """Social IQa (Sap et al. 2019), the first training stage of XTREME-R's XCOPA protocol
+    (google-research/xtreme ``scripts/train_xcopa.sh``: ``run_xcopa.py --task siqa``, then ``--task
+    xcopa`` from the SIQA-trained model). Hub ``allenai/social_i_qa`` (a loading script, read through
+    its Parquet conversion): context, question, answerA/B/C, label "1".."3" as a *string* (older
+    copies end it with a newline: stripped). First segment = ``"{context} {question}"``, each answer
+    the second, as ``run_xcopa.py`` builds them; max length 128 as ``train_xcopa.sh``."""
+
+    name = "siqa"
+    format = "multiple_choice"
+    metric = "accuracy"
+    description = "Social IQa social commonsense QA (3 choices; XTREME-R trains it before COPA for XCOPA)"
+    hub_id = "allenai/social_i_qa"
+    hub_splits = {"train": ("train",), "validation": ("validation",)}
+    no_split_reason = "Social IQa's test labels are hidden"
+    max_length = 128  # scripts/train_xcopa.sh MAXL
+
+    def canonicalize(self, dataset, source: Source):
+        where = source.describe()
+
+        def row(r: dict) -> dict:
+            label = str(r["label"]).strip()
+            if label not in ("1", "2", "3"):
+                raise UserError(f"{where}: Social IQa label {r['label']!r} is not \"1\", \"2\" or \"3\"; check the data file")
+            return {"id": "", "question": f"{r['context']} {r['question']}",
+                    "choices": [r["answerA"], r["answerB"], r["answerC"]], "label": int(label) - 1}
+
+        return project(dataset, row, self.format)
+
 # A default inventory of frequent CCGbank lexical categories, written by hand (NOT the official
 # 425-category list of Clark & Curran, which is derived from the licensed data). Categories outside
 # it map to "<unk>" (id 0). For a faithful setup, subclass CCG with ``labels`` = the categories seen

@@ -1,6 +1,6 @@
 """The XTREME-R tasks (Ruder et al., EMNLP 2021) that XTREME does not already register.
 
-XTREME-R reuses XNLI, UD-POS, PAN-X, MLQA and TyDiQA-GoldP (``tasks/xtreme.py``) and adds:
+XTREME-R reuses XNLI, MLQA and TyDiQA-GoldP (``tasks/xtreme.py``) and adds:
 
 - ``xcopa``: XCOPA (Ponti et al. 2020), multiple choice between two alternatives, 11 languages, Hub
   ``cambridgeltl/xcopa`` config ``<lang>`` (columns premise, choice1, choice2, question, label, idx,
@@ -31,6 +31,28 @@ XTREME-R reuses XNLI, UD-POS, PAN-X, MLQA and TyDiQA-GoldP (``tasks/xtreme.py``)
   The Hub copy ``google-research-datasets/xquad_r`` drops ``sentence_breaks``, which define the
   candidates, so ``--data DIR`` holds ``lareqa/xquad-r/<lang>.json`` as ``download_lareqa`` writes it.
 
+- ``udpos_r``: UD-POS over XTREME-R's 38 languages (XTREME's 33 + lt pl uk wo ro). XTREME-R takes the five
+  new languages from UD v2.7 (``scripts/download_data.sh`` ``download_treebank xtreme-r``) and, as for
+  XTREME, joins *every* treebank of a language per split (``utils_preprocess.udpos_preprocess``: all
+  ``<lang>_*-ud-{train,dev,test}`` files, in sorted file-name order). Here they come from the Hub's
+  ``universal-dependencies/universal_dependencies`` (UD v2.7, one config per treebank, a loading script
+  read through its Parquet conversion: that the conversion exists is unverified), treebanks as
+  ``UD_R_TREEBANKS`` lists them. Its ``upos`` ClassLabel order differs from ``google/xtreme`` udpos
+  (NOUN PUNCT ADP ... with ``_``): tags are mapped by *name* onto XTREME's order. Rows of the Hub's
+  conllu parse whose ``upos`` is ``_`` or whose ``head`` is ``None`` (multiword-token ranges and empty
+  nodes) are dropped, so words are UD's syntactic words; XTREME instead converts with
+  ``conllu_to_conll.py --replace_subtokens_with_fused_forms`` (the fused form, tagged with its
+  span head's POS), so Polish and Romanian clitic contractions are tokenised differently (not matched).
+  The Hub loader points ``lt_hse``'s dev and test at its *train* file, so only its train split is used
+  (Lithuanian dev/test are ALKSNIS alone; XTREME adds HSE's 55 + 55 sentences: not matched). For the
+  exact data, ``--data DIR`` with the same ``universal-dependencies__universal_dependencies/<treebank>/``
+  files built from UD v2.7.
+- ``panx_r``: PAN-X over XTREME-R's 48 languages (XTREME's 40 + qu pl uk az lt pa gu ro). The 40 come
+  from ``google/xtreme`` ``PAN-X.<lang>`` like ``panx``; the 8 new ones from ``unimelb-nlp/wikiann``
+  config ``<lang>`` (Parquet; columns tokens, ner_tags [ClassLabel O B-PER I-PER B-ORG I-ORG B-LOC
+  I-LOC, PAN-X's order], langs, spans), the Rahimi et al. (2019) splits that XTREME's PAN-X uses too
+  (byte-identity with XTREME's ``AmazonPhotos.zip`` copy: unverified).
+
 Local layouts are the official ones, read through the package's ``<dataset>/<config>/<split>`` rule:
 ``mewslix/candidate_set_entities.jsonl``, ``mewslix/wikipedia_pairs-{train,dev}.jsonl``,
 ``mewslix/wikinews_mentions/{dev,test}-<lang>.jsonl`` and ``lareqa/xquad-r/<lang>.json``.
@@ -44,7 +66,7 @@ from adapterstilts.formats.dual_encoder import rows_to_dataset
 from adapterstilts.languages import config_names
 from adapterstilts.tasks.base import DataRequirement, Source, register_task
 from adapterstilts.tasks.intermediate import no_split, project
-from adapterstilts.tasks.xtreme import SQUAD_TRAIN, XQuAD, Tatoeba, _Target
+from adapterstilts.tasks.xtreme import PANX, SQUAD_TRAIN, UDPOS, UPOS, XQuAD, Tatoeba, _Target
 
 # ------------------------------------------------------------------------------------------- XCOPA
 XCOPA_LANGUAGES = ("et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh")  # evaluate.py XTREME_R_TASK2LANGS
@@ -93,6 +115,77 @@ class XQuADRo(XQuAD):
                 raise no_split(self, split, ("validation",), "XQuAD is a single evaluation set")
             return [Source("google/xquad", "xquad.ro", "validation")]
         return super().sources(split, language)
+
+
+# ------------------------------------------------------------------------------ UD-POS (38), PAN-X (48)
+UD27 = "universal-dependencies/universal_dependencies"
+# universal-dependencies/universal_dependencies upos ClassLabel order (UD v2.7 loader); "_" marks the
+# multiword-token range rows of its conllu parse
+UD27_UPOS = ("NOUN", "PUNCT", "ADP", "NUM", "SYM", "SCONJ", "ADJ", "PART", "DET", "CCONJ", "PROPN", "PRON", "X", "_",
+             "ADV", "INTJ", "VERB", "AUX")
+_ALL = ("train", "validation", "test")
+# XTREME-R's UD v2.7 languages: every treebank of the language (download_treebank xtreme-r), with the
+# splits the Hub loader really has for it (lt_hse: train only, its dev/test there are its train file)
+UD_R_TREEBANKS = {
+    "lt": (("lt_alksnis", _ALL), ("lt_hse", ("train",))),
+    "pl": (("pl_lfg", _ALL), ("pl_pdb", _ALL), ("pl_pud", ("test",))),
+    "ro": (("ro_nonstandard", _ALL), ("ro_rrt", _ALL), ("ro_simonero", _ALL)),
+    "uk": (("uk_iu", _ALL),),
+    "wo": (("wo_wtb", _ALL),),
+}
+PANX_R_NEW = ("qu", "pl", "uk", "az", "lt", "pa", "gu", "ro")  # evaluate.py XTREME_R_TASK2LANGS['panx'] beyond XTREME's
+
+
+def ud27_row(row: dict, where: str) -> dict:
+    """One ``universal_dependencies`` row -> tokens and XTREME's UPOS ids, mapped by tag name; range rows
+    (upos ``_``) and empty nodes (head ``None``) dropped."""
+    tokens, tags = [], []
+    heads = row.get("head") or ["0"] * len(row["tokens"])
+    for token, tag, head in zip(row["tokens"], row["upos"], heads):
+        name = UD27_UPOS[tag] if isinstance(tag, int) and 0 <= tag < len(UD27_UPOS) else str(tag)
+        if name == "_" or str(head) == "None":
+            continue
+        if name not in UPOS:
+            raise UserError(f"{where}: upos {tag!r} is not a UPOS tag ({', '.join(UPOS)}); check the data file")
+        tokens.append(token)
+        tags.append(UPOS.index(name))
+    return {"tokens": tokens, "tags": tags}
+
+
+@register_task
+class UDPOSR(UDPOS):
+    name = "udpos_r"
+    description = "UD-POS tagging, XTREME-R's 38 languages (lt pl uk wo ro from UD v2.7; train: UD English)"
+    languages = tuple(sorted(UDPOS.languages + tuple(UD_R_TREEBANKS)))
+
+    def sources(self, split: str, language: str) -> list[Source]:
+        if language not in UD_R_TREEBANKS:
+            return super().sources(split, language)
+        self._start(split, language)
+        parts = [Source(UD27, treebank, split, tag="ud27") for treebank, splits in UD_R_TREEBANKS[language]
+                 if split in splits]
+        if not parts:
+            raise no_split(self, split, tuple(s for s in _ALL if any(s in sp for _, sp in UD_R_TREEBANKS[language])))
+        return parts
+
+    def canonicalize(self, dataset, source: Source):
+        if source.tag != "ud27":
+            return super().canonicalize(dataset, source)
+        where = source.describe()
+        return project(dataset, lambda r: ud27_row(r, where), self.format)
+
+
+@register_task
+class PANXR(PANX):
+    name = "panx_r"
+    description = "PAN-X (WikiANN) NER, XTREME-R's 48 languages (8 new ones from unimelb-nlp/wikiann; train: English)"
+    languages = tuple(PANX.languages) + PANX_R_NEW
+
+    def sources(self, split: str, language: str) -> list[Source]:
+        if language not in PANX_R_NEW:
+            return super().sources(split, language)
+        self._start(split, language)
+        return [Source("unimelb-nlp/wikiann", language, split)]
 
 
 # ------------------------------------------------------------------------------------- Tatoeba (41)
@@ -165,6 +258,7 @@ class MewsliX(_Target):
     max_length = 64  # scripts/train_mewslix.sh / run_eval_mewslix.sh MAX_SEQ_LEN (queries and candidates)
     max_query_length = 64
     requires_local_data = MEWSLIX_DATA
+    single_gold = True  # one gold entity per mention (``score`` reads the first listed id, as utils_mewslix)
 
     def sources(self, split: str, language: str) -> list[Source]:
         self._start(split, language)

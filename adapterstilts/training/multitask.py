@@ -120,6 +120,15 @@ def train_multitask(mt: MultiTaskConfig, *, log=print) -> Run:
     """Multi-task intermediate training through the same pipeline steps as a single task (pipeline.py:
     checks, output folder, resume, module saving, manifest); what differs is the data (one feature set
     and head per task) and the batch sampler."""
+    from adapterstilts.progress import bar_safe, console
+    from adapterstilts.training import pipeline
+
+    console()
+    with pipeline.disk_errors(mt.base):
+        return _train_multitask(mt, log=bar_safe(log))
+
+
+def _train_multitask(mt: MultiTaskConfig, *, log=print) -> Run:
     from adapterstilts.training import pipeline
 
     if len(mt.tasks) < 2:
@@ -156,7 +165,7 @@ def train_multitask(mt: MultiTaskConfig, *, log=print) -> Run:
     trainable, total = pipeline.check_trainable(model, config, "multitask", log)
 
     data = MultiTaskData(features)
-    work, resume = pipeline.open_work(output, config)
+    work, resume = pipeline.open_work(output, config, log)
 
     class _MultiTaskTrainer(ModuleTrainer):
         def get_train_dataloader(self):
@@ -172,7 +181,7 @@ def train_multitask(mt: MultiTaskConfig, *, log=print) -> Run:
                                 data_collator=base_trainer.data_collator)
     _use_compact_logs(trainer)
     started = time.time()
-    result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    result = pipeline.run_training(trainer, resume, "multitask", log)
     if not trainer.is_world_process_zero():
         return None  # type: ignore[return-value]
     _write_log(trainer.state.log_history, work / TRAIN_LOG)

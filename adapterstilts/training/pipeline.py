@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from adapterstilts.training.trainer import (ModuleTrainer, _hyperparameters, _ma
                                             _use_compact_logs, _write_log, format_log)
 from adapterstilts.tasks.derived import derived_from_spec
 from adapterstilts.runs import HEAD_FILE, MANIFEST, MODULE_DIR, TRAIN_LOG, Run, folder_size, library_versions, write_json_atomic
+from adapterstilts.runs.folder import check_output_place, disk_error, user_modes
 
 
 def resolve_intermediates(refs: list[str], *, model: str | None = None, allow_pickle: bool = False,
@@ -64,9 +66,7 @@ def prepare(config: TrainConfig, log=print) -> tuple[TrainConfig, Path, list[Run
         init_run = resolve_intermediates([config.init_from], model=config.model, allow_pickle=config.allow_pickle,
                                          log=log)[0]
     output = Path(config.output)
-    if output.exists() and not output.is_dir():
-        raise UserError(f"--output {output} is a file; give a folder for the run (a new one, or pass --overwrite "
-                        "for a finished run)")
+    check_output_place(output)  # a file on the way, or a read-only folder: named now, not after training
     if output.exists() and any(output.iterdir()) and not config.overwrite:
         raise UserError(f"output folder {output} is not empty; choose a new --output or pass --overwrite")
     if config.data not in ("hub", "sample") and config.train_data is None:  # a local file: schema, labels
@@ -82,16 +82,33 @@ def prepare(config: TrainConfig, log=print) -> tuple[TrainConfig, Path, list[Run
     return config, output, intermediate_runs, init_run
 
 
-def open_work(output: Path, config: TrainConfig) -> tuple[Path, Path | None]:
+def open_work(output: Path, config: TrainConfig, log=print) -> tuple[Path, Path | None]:
     """The ``.partial`` folder a run is written to, and the checkpoint to resume from (an interrupted
-    run with the same identity and --save-steps), or None: then the folder starts empty."""
+    run with the same identity and --save-steps), or None: then the folder starts empty. A folder left
+    by a crash is either reused (resumed from its last checkpoint) or removed, and one line says which."""
     work = partial_dir(output)
     resume = _resumable_checkpoint(work, config)
-    if resume is None and work.exists():
+    if resume is not None:
+        log(f"{config.task}: resuming the interrupted run in {work} from its {resume.name} "
+            f"(step {resume.name.rsplit('-', 1)[-1]})")
+    elif work.exists():
+        log(f"{config.task}: removing {work}, left by an interrupted run: {_not_resumable(work, config)}; "
+            "training starts from step 0")
         shutil.rmtree(work)
     work.mkdir(parents=True, exist_ok=True)
     write_json_atomic(work / "config.json", config.to_dict())
     return work, resume
+
+
+def _not_resumable(work: Path, config: TrainConfig) -> str:
+    """Why a leftover ``.partial`` folder cannot be resumed (``_resumable_checkpoint`` found nothing)."""
+    if config.save_steps <= 0:
+        return "this run saves no checkpoints (--save-steps 0)"
+    if not (work / "config.json").is_file():
+        return "it has no config.json"
+    if not any((c / "trainer_state.json").is_file() for c in (work / "checkpoints").glob("checkpoint-*")):
+        return "it stopped before its first complete checkpoint"
+    return "it was started with other settings"
 
 
 def check_trainable(model, config: TrainConfig, name: str, log) -> tuple[int, int]:
@@ -136,7 +153,7 @@ def manifest_of(config: TrainConfig, assembled, *, kind: str, task: str, fmt: st
         "module_name": assembled.module_name,
         "module_library": assembled.method.library,
         "base_model": {"name": config.model, "revision": config.revision, "config_hash": assembled.config_hash,
-                       "architecture": assembled.architecture},
+                       "architecture": assembled.architecture, "weights_fingerprint": assembled.weights_fingerprint},
         "intermediates": intermediates,
         "merge_weights": None,
         **assembled.composition_fields,
@@ -156,14 +173,36 @@ def manifest_of(config: TrainConfig, assembled, *, kind: str, task: str, fmt: st
 
 def train(config: TrainConfig, *, log=print, keep_model: bool = False) -> Run:
     """Train one run; returns the finished run folder (with the trained model when keep_model)."""
+    from adapterstilts.progress import bar_safe, console
+
+    console()  # library warnings once, around the bars
+    with disk_errors(config):
+        return _train(config, log=bar_safe(log), keep_model=keep_model)
+
+
+@contextmanager
+def disk_errors(config: TrainConfig):
+    """A full disk or a read-only file system while a run writes: one line naming the path and the fix.
+    Nothing half-written is left where the run belongs: it appears only when complete (finalize_run)."""
+    try:
+        yield
+    except OSError as exc:
+        problem = disk_error(exc, partial_dir(Path(config.output)), resume="re-run the same command (it resumes "
+                             "from the last checkpoint, if one was saved)")
+        if problem is None or problem is exc:
+            raise
+        raise problem from exc
+
+
+def _train(config: TrainConfig, *, log=print, keep_model: bool = False) -> Run:
     config, output, intermediate_runs, init_run = prepare(config, log)
     tokenizer = load_tokenizer(config.model, config.revision)
     # a run trained further keeps the composition of the run it continues
     compose = init_run.compose if init_run is not None else config.compose
     if init_run is not None:
-        assembled = build_from_run(config, init_run)
+        assembled = build_from_run(config, init_run, log=log)
     else:
-        assembled = build_for_training(config, intermediate_runs)
+        assembled = build_for_training(config, intermediate_runs, log=log)
     task, fmt, model = assembled.task, assembled.fmt, assembled.model
     trainable, total = check_trainable(model, replace(config, compose=compose), task.name, log)
 
@@ -178,7 +217,7 @@ def train(config: TrainConfig, *, log=print, keep_model: bool = False) -> Run:
         log(f"{task.name}: training data {derived.describe()}: {len(train_examples):,} examples")
     log(f"{task.name}: {len(features):,} training features (max length {max_length})")
 
-    work, resume = open_work(output, config)
+    work, resume = open_work(output, config, log)
     trainer = _make_trainer(config, model, fmt, tokenizer, features, work)
     selection = None
     if config.eval_steps > 0:
@@ -192,10 +231,8 @@ def train(config: TrainConfig, *, log=print, keep_model: bool = False) -> Run:
         if resume is not None:
             selection.resume_from(resume)  # keep the best state and history from before the interruption
         trainer.add_callback(selection)
-    if resume is not None:
-        log(f"{task.name}: resuming from {resume.name} of the interrupted run in {work}")
     started = time.time()
-    result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    result = run_training(trainer, resume, task.name, log, selection)
     if not trainer.is_world_process_zero():  # several GPUs (accelerate launch): only the main process writes
         return None  # type: ignore[return-value]
     _write_log(trainer.state.log_history, work / TRAIN_LOG)
@@ -236,6 +273,24 @@ def train(config: TrainConfig, *, log=print, keep_model: bool = False) -> Run:
     return run
 
 
+def run_training(trainer, resume: Path | None, name: str, log, selection=None):
+    """``trainer.train``, resumed from ``resume`` when given. A checkpoint of the last step (the process
+    died while saving the run) is finished from as it is: no step runs again."""
+    from adapterstilts.training.trainer import completed_checkpoint, finish_from_checkpoint
+
+    if resume is not None and completed_checkpoint(resume):
+        log(f"{name}: {resume.name} is the last step: saving the run from it, without training again")
+        result = finish_from_checkpoint(trainer, resume)
+        if selection is not None:  # what the end of training does: the last evaluation, the best state back
+            selection.on_train_end(trainer.args, trainer.state, trainer.control)
+    else:
+        result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    if resume is not None and result.training_loss is None:
+        log(f"{name}: {resume.name} did not record the loss of the steps before the interruption (an older "
+            "adapterstilts wrote it): the manifest's training_loss is null")
+    return result
+
+
 def _carry_intermediates(run: Run, work: Path) -> list[dict]:
     """The intermediates of a run trained further: its copies in ``intermediates/`` and its entries."""
     from adapterstilts.runs import INTERMEDIATES_DIR
@@ -255,6 +310,7 @@ def finalize_run(work: Path, output: Path, manifest: dict) -> Run:
     if output.exists():  # move the old run aside first: a crash never leaves a half-deleted run in place
         shutil.rmtree(old, ignore_errors=True)
         os.replace(output, old)
+    user_modes(work)
     os.replace(work, output)
     shutil.rmtree(old, ignore_errors=True)
     return Run.open(output)

@@ -11,7 +11,7 @@ from functools import partial
 from pathlib import Path
 
 import torch
-from transformers import Trainer
+from transformers import Trainer, TrainerCallback
 
 from adapterstilts.config import TrainConfig, resolve_report_to
 from adapterstilts.methods import get_method
@@ -45,7 +45,9 @@ def _resumable_checkpoint(work: Path, config: TrainConfig) -> Path | None:
     if not isinstance(before, dict) or identity(before) != identity(config):
         return None
     checkpoints = sorted((work / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
-    return checkpoints[-1] if checkpoints else None
+    # a checkpoint cut short (a kill or a full disk while it was written) lacks the state written last
+    complete = [c for c in checkpoints if (c / "trainer_state.json").is_file() and (c / "model.safetensors").is_file()]
+    return complete[-1] if complete else None
 
 
 def _make_trainer(config: TrainConfig, model, fmt, tokenizer, features, work: Path):
@@ -195,13 +197,39 @@ class ModuleTrainer(Trainer):
     def train(self, *args, **kwargs):
         import gc
 
+        resume = kwargs.get("resume_from_checkpoint")
+        # the loss summed over the steps before an interruption (the Trainer counts only the steps it runs)
+        self.loss_before_resume = saved_loss_sum(resume) if resume else 0.0
+        if not any(isinstance(cb, _CarriedLoss) for cb in self.callback_handler.callbacks):
+            self.add_callback(_CarriedLoss(self))
         # the imports (transformers, peft, torch) leave ~500,000 objects behind; moving them out of
         # the collector's reach makes the Trainer's gc.collect() at start and every later full collection cheap
         gc.freeze()
         try:
-            return super().train(*args, **kwargs)
+            output = super().train(*args, **kwargs)
         finally:
             gc.unfreeze()
+        if self.loss_before_resume is None:  # resumed from a checkpoint that did not record it: unknown, not 0.0
+            output = output._replace(training_loss=None, metrics={**output.metrics, "train_loss": None})
+            for row in reversed(self.state.log_history):
+                if "train_loss" in row:
+                    row["train_loss"] = None
+                    break
+        return output
+
+    def _maybe_log_save_evaluate(self, tr_loss, *args, **kwargs):
+        self._unlogged_loss = tr_loss  # the loss summed since the last log line (a checkpoint records it)
+        return super()._maybe_log_save_evaluate(tr_loss, *args, **kwargs)
+
+    def _save_checkpoint(self, model, trial):
+        super()._save_checkpoint(model, trial)
+        folder = Path(self._get_output_dir(trial=trial)) / f"checkpoint-{self.state.global_step}"
+        if self.args.should_save and folder.is_dir():
+            unlogged = getattr(self, "_unlogged_loss", None)
+            total = self._total_loss_scalar + (float(unlogged.item()) if unlogged is not None else 0.0)
+            tmp = folder / f".{LOSS_FILE}.tmp"
+            tmp.write_text(json.dumps({"global_step": self.state.global_step, "loss_sum": total}))
+            os.replace(tmp, folder / LOSS_FILE)
 
     def _save(self, output_dir=None, state_dict=None):
         from safetensors.torch import save_file
@@ -216,6 +244,64 @@ class ModuleTrainer(Trainer):
         missing = [k for k in load_result.missing_keys if k in trainable]
         if missing:
             raise RuntimeError(f"checkpoint lacks trainable weights: {missing[:5]}")
+
+
+LOSS_FILE = "loss_sum.json"  # in each checkpoint: the training loss summed over its steps
+
+
+def saved_loss_sum(checkpoint) -> float | None:
+    """The loss summed over the steps of ``checkpoint`` (what a resumed run adds to its own steps' sum),
+    or None when the checkpoint did not record it (written by an older adapterstilts, or cut short)."""
+    try:
+        saved = json.loads((Path(checkpoint) / LOSS_FILE).read_text(encoding="utf-8"))
+        return float(saved["loss_sum"])
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def completed_checkpoint(checkpoint) -> bool:
+    """Whether ``checkpoint`` is of the last training step (the run died while saving its results)."""
+    try:
+        state = json.loads((Path(checkpoint) / "trainer_state.json").read_text(encoding="utf-8"))
+        return 0 < int(state["max_steps"]) <= int(state["global_step"])
+    except (OSError, ValueError, TypeError, KeyError):
+        return False
+
+
+def finish_from_checkpoint(trainer, checkpoint):
+    """The result of a run whose checkpoint is its last step, without running a step again (the Trainer,
+    resumed there, runs one more): the checkpoint's trainable weights, its log and its loss."""
+    from safetensors.torch import load_file
+    from transformers.trainer_callback import TrainerState
+    from transformers.trainer_utils import TrainOutput
+
+    checkpoint = Path(checkpoint)
+    state = TrainerState.load_from_json(str(checkpoint / "trainer_state.json"))
+    saved = load_file(str(checkpoint / "model.safetensors"))
+    params = {n: p for n, p in trainer.model.named_parameters() if p.requires_grad}
+    missing = sorted(set(params) - set(saved))
+    if missing:
+        raise RuntimeError(f"checkpoint lacks trainable weights: {missing[:5]}")
+    with torch.no_grad():
+        for name, param in params.items():
+            param.copy_(saved[name].to(param.device, param.dtype))
+    loss_sum = saved_loss_sum(checkpoint)
+    loss = loss_sum / state.global_step if loss_sum is not None and state.global_step else None
+    state.log_history.append({"train_loss": loss, "epoch": state.epoch, "step": state.global_step})
+    trainer.state = state
+    return TrainOutput(state.global_step, loss, {"train_loss": loss})
+
+
+class _CarriedLoss(TrainerCallback):
+    """Adds the loss of the steps before a resume to the Trainer's running sum once it has reset it at
+    the start of training, so the mean training loss it reports covers every step, not only those run
+    after the resume (a resume after a kill during the final save ran none: 0.0)."""
+
+    def __init__(self, trainer):
+        self.trainer = trainer
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.trainer._total_loss_scalar += self.trainer.loss_before_resume or 0.0
 
 
 def _collate(fmt, tokenizer, rows):

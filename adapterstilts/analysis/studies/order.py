@@ -20,10 +20,24 @@ def _reference(frame, meta: dict) -> str | None:
     return singles[0] if singles else None
 
 
+def describe(condition: str) -> str:
+    """What a row trained before the target, in words ("mnli>mix:multilingual": MNLI, then the mixture)."""
+    def one(link: str) -> str:
+        return f"mixture {link[4:]} (mixed-language)" if link.startswith("mix:") else link
+    if condition == "none":
+        return "no intermediate"
+    links = condition.split(">")
+    if len(links) == 1:
+        return f"{one(condition)} only" if condition.startswith("mix:") else f"{condition} (English)"
+    return ", then ".join(one(link) for link in links) + " (chained)"
+
+
 def analyse(frame, out: Path, meta: dict) -> list[str]:
-    blocks = []
     ref = _reference(frame, meta)
     conditions = sorted(frame["intermediate"].unique(), key=lambda c: (c != "none", c != ref, c))
+    blocks = ["## Conditions\n\n" + markdown_table(
+        ["condition", "intermediate training before the target"],
+        [[c, describe(c) + (" — the reference (English-first)" if c == ref else "")] for c in conditions])]
     targets = sorted(frame["target"].unique())
     rows = [[s["target"], s["intermediate"], s["mean_std"].text(), s["ci"].text(1), s["units"]]
             for s in summary(frame, ["target", "intermediate"])]

@@ -4,9 +4,8 @@ of the data (least squares on log2 size) and the size where an English condition
 multilingual one (interpolated in log2 size), if it does.
 
 The multilingual condition is the row whose label contains "multi" (``mix:multilingual`` in the
-bundled recipe). Its data are the translated training sets registered as tasks today (PAWS-X's
-translated train splits); a translated MNLI (XNLI's per-language training sets) is one more mixes
-entry once such a task is registered."""
+bundled recipe): MNLI with its machine translations (``mnli_translated``, XNLI's translate-train sets),
+so English and multilingual data come from one task and differ only in language."""
 from __future__ import annotations
 
 from pathlib import Path

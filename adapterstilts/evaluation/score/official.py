@@ -9,6 +9,20 @@ google-research/xtreme ``evaluate.py``:
 - the suffix is ``json`` for QA tasks (and Mewsli-X), ``jsonl`` for multiple choice (XCOPA), ``tsv``
   otherwise (``get_suffix``); the task's registered metric (``get_task(name).metric``) picks the
   reader and ``get_metric`` scores one language;
+- accuracy is the official ``correct / len(predictions)`` with ``p == l`` on what the readers give
+  (stripped lines; XCOPA's JSON values, so ``1.0`` equals ``1`` and ``"1"`` does not), so a label
+  outside the task's label set counts as wrong, never as an error (Tatoeba's rows are compared as
+  the strings they are);
+- Mewsli-X (``map@20``): ``utils_mewslix.evaluate`` with k=20: for every gold example (the label
+  file's ``{id: [gold entity]}``, its first entry stripped) the reciprocal rank of the gold among the
+  first 20 predicted ids, 0 when absent or unpredicted; the mean over the gold examples (0 for none);
+- LAReQA: ``evaluate.py`` lists no languages and has no reader for it (its score comes from
+  ``utils_lareqa.mean_avg_prec_at_k`` inside ``evaluate_retrieval.py``). ``score`` reads it in
+  Mewsli-X's shape, ``lareqa/test-<lang>.json`` = ``{question id: [candidate ids, best first]}``
+  against ``{question id: [every relevant candidate id]}``, for the task's 11 XQuAD-R languages, and
+  scores ``average_precision_at_k`` at k=20 (divisor min(#relevant, 20), a repeated id counted once),
+  an unpredicted question 0; the official LAReQA number pools all questions of all languages, which
+  equals the mean of the language means when every language has as many questions (XQuAD-R: 1190);
 - a question without a prediction scores 0 (SQuAD v1.1 / MLQA scripts); predictions for questions
   not in the labels are ignored; label-line tasks need as many prediction lines as label lines;
 - each metric is macro-averaged over the languages and the suite's ``aggregate`` gives the task
@@ -16,8 +30,9 @@ google-research/xtreme ``evaluate.py``:
   when every task of the suite is present.
 
 The language lists are the official ``XTREME_TASK2LANGS`` / ``XTREME_R_TASK2LANGS`` (they differ
-from what the Hub has: the official Tatoeba list includes Telugu); a task of another suite is scored
-on its registered ``languages``.
+from what the Hub has: the official Tatoeba list includes Telugu); a task with no official list
+(LAReQA) or of another suite is scored on its registered ``languages``. XGLUE's own layout
+(``<TASK>/<lang>.prediction``) is read by ``evaluation/score/xglue.py``.
 """
 from __future__ import annotations
 
@@ -73,17 +88,17 @@ def official_names(suite) -> dict[str, str]:
 
 def languages_of(suite_name: str | None, task, folder: str | None = None) -> tuple[str, ...]:
     """The languages a task is scored on: the suite's official list (under the task's official
-    folder name), else the task's own."""
+    folder name) when it has one, else the task's own (LAReQA: the official list is empty)."""
     official = OFFICIAL_LANGUAGES.get(suite_name or "", {})
-    if (folder or task.name) in official:
+    if official.get(folder or task.name):
         return official[folder or task.name]
     return tuple(task.languages)
 
 
 def suffix_of(task) -> str:
-    """``get_suffix``: json for QA, jsonl for multiple choice, tsv otherwise (the official script also
-    reads Mewsli-X from json; ``score`` has no reader for its metric yet)."""
-    if task.format == "qa" or task.metric in QA_METRICS:
+    """``get_suffix``: json for QA and Mewsli-X (and LAReQA, read in Mewsli-X's shape), jsonl for
+    multiple choice, tsv otherwise."""
+    if task.format == "qa" or task.metric in QA_METRICS or task.metric == "map_at_20":
         return "json"
     if task.format == "multiple_choice":
         return "jsonl"
@@ -99,17 +114,36 @@ def _same_length(predictions: list, labels: list, prediction_file: Path, label_f
         raise UserError(f"{label_file}: no {unit} to score")
 
 
+def official_accuracy(predictions: list, labels: list) -> dict[str, float]:
+    """evaluate.py ``accuracy``: ``p == l`` on the values as read, over ``len(predictions)``."""
+    return {"accuracy": 100.0 * sum(int(p == label) for p, label in zip(predictions, labels)) / len(predictions)}
+
+
 def _labels(task, metric, prediction_file, label_file, language, options):
+    """Label lines (XNLI, PAWS-X, Tatoeba's row indices) or XCOPA's JSON lines, scored by the official
+    accuracy (the task's own metric would refuse a float or a null label that evaluate.py just counts)."""
     read = readers.read_jsonl_labels if task.format == "multiple_choice" else readers.read_label_lines
     predictions, labels = read(prediction_file), read(label_file)
     _same_length(predictions, labels, prediction_file, label_file, "lines")
-    return metric(predictions, labels, language=language)
+    return official_accuracy(predictions, labels)
 
 
-def _indices(task, metric, prediction_file, label_file, language, options):
-    predictions, labels = readers.read_index_lines(prediction_file), readers.read_index_lines(label_file)
-    _same_length(predictions, labels, prediction_file, label_file, "lines")
-    return metric([int(p) for p in predictions], [int(label) for label in labels], language=language)
+def _ranked(task, metric, prediction_file, label_file, language, options):
+    """Mewsli-X (one gold entity: its first listed id, stripped) and LAReQA (every listed id relevant)
+    by AP@20, which for one relevant id is the reciprocal rank utils_mewslix computes."""
+    from adapterstilts.metrics.ranking import TOP_K, average_precision_at_k
+
+    golds = readers.read_id_lists(label_file, "gold id list")
+    predicted = readers.read_id_lists(prediction_file, "ranked prediction")
+    single = getattr(task, "single_gold", False)
+    total = 0.0
+    for example, ids in golds.items():
+        if not ids:
+            raise UserError(f"{label_file}: example {example!r} has no gold id; the official scorer needs one "
+                            "(utils_mewslix reads labels[0]; LAReQA divides by the number of relevant answers)")
+        relevant = [ids[0].strip()] if single else ids
+        total += average_precision_at_k(relevant, predicted.get(example, []), TOP_K)
+    return {"map@20": 100.0 * total / len(golds) if golds else 0.0}
 
 
 def _tags(task, metric, prediction_file, label_file, language, options):
@@ -167,7 +201,8 @@ def _squad_v2(metric, questions, answers, prediction_file, language, options):
 
 SCORERS: dict[str, Callable[..., dict[str, float]]] = {
     "accuracy": _labels,
-    "tatoeba_accuracy": _indices,
+    "tatoeba_accuracy": _labels,
+    "map_at_20": _ranked,
     "seqeval_f1": _tags,
     "token_accuracy": _tags,
     "bucc_f1": _pairs,
@@ -205,21 +240,28 @@ def _subfolders(path: Path, what: str) -> set[str]:
 
 
 def score_folder(predictions_dir: str | Path, labels_dir: str | Path, suite: str = "xtreme",
-                 qa_convention: str | None = None) -> dict[str, Any]:
+                 qa_convention: str | None = None, split: str = "test") -> dict[str, Any]:
     """Every task of ``suite`` whose folder is in both ``predictions_dir`` and ``labels_dir``, scored
     per language, averaged per task, and aggregated by the suite (see the module docstring).
 
-    A task whose metric has no official-file reader here (Mewsli-X's mAP@20) is left out and named
-    in ``unsupported`` (so the suite has no overall score).
+    A task whose metric has no official-file reader here is left out and named in ``unsupported``
+    (so the suite has no overall score). ``suite="xglue"`` reads XGLUE's own layout instead
+    (``evaluation/score/xglue.py``; ``split`` picks its ground-truth files, dev or test).
 
     Returns {"suite", "qa_convention", "description", "tasks": {task: {"label", "metric", "folder",
     "languages": {lang: scores}, "average": {metric: mean}, "score"}}, "groups", "overall",
     "missing", "ignored", "unsupported"}."""
     from adapterstilts.suites import get_suite
-    from adapterstilts.suites.base import language_means
     from adapterstilts.tasks import get_task
 
     the_suite = get_suite(suite)
+    if the_suite.name == "xglue":
+        from adapterstilts.evaluation.score.xglue import score_xglue_folder
+
+        return score_xglue_folder(predictions_dir, labels_dir, split=split, qa_convention=qa_convention)
+    if split != "test":
+        raise UserError(f"--split {split!r} is for XGLUE's ground-truth files; the {the_suite.label} layout "
+                        "reads test-<lang> files only")
     predictions_dir, labels_dir = Path(predictions_dir), Path(labels_dir)
     predicted, labelled = _subfolders(predictions_dir, "predictions"), _subfolders(labels_dir, "labels")
     per_language: dict[str, dict[str, dict[str, float]]] = {}
@@ -247,6 +289,16 @@ def score_folder(predictions_dir: str | Path, labels_dir: str | Path, suite: str
                                     f"for every {folder} language ({' '.join(languages)})")
             scores[language] = score_files(task.name, prediction_file, label_file, language)
         per_language[task.name] = scores
+    return folder_result(the_suite, per_language, folders, predicted & labelled, unsupported, qa_convention)
+
+
+def folder_result(the_suite, per_language: dict, folders: Mapping[str, str], present: set[str],
+                  unsupported: list[str], qa_convention: str | None) -> dict[str, Any]:
+    """The suite's aggregate of ``per_language`` scores as ``score_folder`` returns it; ``present``:
+    the folders found on both sides (those of no suite task are listed as ignored)."""
+    from adapterstilts.suites.base import language_means
+    from adapterstilts.tasks import get_task
+
     aggregate = the_suite.aggregate(per_language, qa_convention)
     tasks = {
         name: {"label": the_suite.label_of(name), "metric": get_task(name).metric,
@@ -254,7 +306,7 @@ def score_folder(predictions_dir: str | Path, labels_dir: str | Path, suite: str
                "average": language_means(langs), "score": aggregate.tasks[name]}
         for name, langs in per_language.items()
     }
-    ignored = sorted((predicted & labelled) - {folders.get(n, n) for n in the_suite.names})
+    ignored = sorted(present - {folders.get(n, n) for n in the_suite.names})
     return {"suite": the_suite.name, "suite_label": the_suite.label, "qa_convention": aggregate.qa_convention,
             "description": aggregate.description, "tasks": tasks,
             "groups": {g.key: aggregate.groups[g.key] for g in the_suite.groups if g.key in aggregate.groups},

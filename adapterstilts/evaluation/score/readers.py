@@ -7,10 +7,16 @@ file and line.
 - tag files (``read_tag``): one tag per line (stripped); a blank line ends a sentence (two blank lines
   in a row give an empty sentence); the last sentence needs no blank line after it.
 - id-pair lines (BUCC): label lines, each split on tabs (evaluate.py ``bucc_f1``).
-- Tatoeba index lines: label lines compared as strings; here each must be a plain integer.
+- Tatoeba index lines: label lines, compared as the stripped strings they are (``accuracy``): a
+  prediction "02" or "[2]" is simply wrong against "2", as there.
 - SQuAD JSON (``read_squad``): a file with a top-level ``data`` gives ``data``, any other JSON is used
   as is; labels are the SQuAD ``data`` list, predictions a ``{question id: answer text}`` object.
 - XCOPA JSON lines (``read_xcopa``): one JSON object per line, its ``label`` is the label.
+- ranked id lists (Mewsli-X, read by ``read_squad`` there; LAReQA here in the same shape): a JSON
+  object ``{example id: [candidate ids, best first]}``; labels the same shape holding the gold ids.
+
+A label outside the task's label set is not an error anywhere: the official comparisons (``p == l``,
+seqeval's chunks, set intersections, ``p == gold``) simply count it as wrong, and so does ``score``.
 """
 from __future__ import annotations
 
@@ -51,13 +57,6 @@ def read_label_lines(path: Path) -> list[str]:
     return [line.strip() for line in _text_lines(path)]
 
 
-def read_index_lines(path: Path) -> list[str]:
-    """Tatoeba: label lines, each a plain non-negative integer (the retrieved row)."""
-    lines = read_label_lines(path)
-    for number, line in enumerate(lines, 1):
-        if not line.isdigit() or not line.isascii() or str(int(line)) != line:
-            raise UserError(f"{path}:{number}: {line!r} is not a row index; Tatoeba files hold one integer per line")
-    return lines
 
 
 def read_pair_lines(path: Path) -> list[tuple[str, ...]]:
@@ -173,3 +172,10 @@ def na_probabilities(path: Path) -> dict[str, float]:
     content = _id_map(path, read_json(path), "no-answer probability", '{"question id": number}',
                       lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "a number")
     return {qid: float(value) for qid, value in content.items()}
+
+
+def read_id_lists(path: Path, what: str) -> dict[str, list[str]]:
+    """``{example id: [ids]}`` (Mewsli-X / LAReQA predictions and labels), through ``read_squad`` as
+    evaluate.py reads Mewsli-X; every value a list of strings, else one line naming it."""
+    return _id_map(path, read_squad(path), what, '{"example id": ["candidate id", ...]}',
+                   lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v), "a list of id strings")
