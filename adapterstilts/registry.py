@@ -29,8 +29,17 @@ class Registry(Generic[T]):
         try:
             return self._entries[name]
         except KeyError:
-            known = ", ".join(sorted(self._entries)) or "none"
-            raise UserError(f"unknown {self.kind} {name!r}; choose one of: {known}") from None
+            raise UserError(self.unknown(name)) from None
+
+    def unknown(self, name: object, what: str | None = None) -> str:
+        """The one-line error for a name not registered (``what``: how to call it, default the registry's
+        kind, e.g. "--compose"): the nearest name first ("did you mean"), then all."""
+        import difflib
+
+        known = ", ".join(sorted(self._entries)) or "none"
+        close = difflib.get_close_matches(str(name).lower(), list(self._entries), n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return f"unknown {what or self.kind} {name!r}; {hint}choose one of: {known}"
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries

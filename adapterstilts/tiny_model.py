@@ -109,6 +109,9 @@ def make_tiny_model(out_dir: str | os.PathLike, *, layers: int = 4, hidden: int 
             raise UserError(f"{out} exists and is not empty; choose a new folder or pass --overwrite")
         if not (out / "adapterstilts_tiny.json").is_file():
             raise UserError(f"{out} does not hold a tiny model made by adapterstilts; refusing to replace it")
+    from adapterstilts.runs.folder import check_output_place
+
+    check_output_place(out, "DIRECTORY")  # a file where a folder belongs: one line, before any work
     if layers < 1 or heads < 1 or hidden < 1 or hidden % heads:
         raise UserError(f"--hidden {hidden} must be a positive multiple of the {heads} attention heads, "
                         f"and --layers at least 1 (got {layers})")

@@ -43,6 +43,11 @@ CASES = [
     (["train-intermediate", "mnli", "--lr", "0"], "--lr must be positive"),
     (["train-intermediate", "xnli"], "is a target task"),
     (["train-intermediate", "nope"], "unknown task 'nope'"),
+    (["train-target", "mnli"], "'mnli' is an intermediate task; train it with `adapterstilts train-intermediate mnli`"),
+    # a typo gets the nearest name, once for every registry (tasks, methods, compositions)
+    (["train-intermediate", "mnlii"], "unknown task 'mnlii'; did you mean 'mnli'?"),
+    (["train-intermediate", "mnli", "--method", "lroa"], "did you mean 'lora'?"),
+    (["train-target", "xnli", "-i", RUN, "--compose", "stak"], "unknown --compose 'stak'; did you mean 'stack'?"),
     (["train-intermediate", "mnli", "--method", "bogus"], "unknown method 'bogus'"),
     (["train-target", "tatoeba"], "evaluated without target training"),
     (["train-target", "xnli", "-i", RUN, "--compose", "fuse", "--method", "full"], "not available with --method full"),
@@ -66,6 +71,14 @@ CASES = [
      "a-file is a file, not a folder"),
     (["evaluate", "--task", "xnli", "--predictions", "@PREDS:good", "-o", "@FILE/x.json"], "is a file, not a folder"),
     (["export-data", "mnli", "@FILE/data"], "a-file is a file, not a folder"),
+    (["make-tiny-model", "@FILE/tm"], "a-file is a file, not a folder"),
+    (["report", "@STORE", "--plot", "@FILE/heat.png"], "a-file is a file, not a folder"),
+    (["report", "@STORE", "-o", "@FILE/t.md"], "a-file is a file, not a folder"),
+    (["run", "tiny", "--set", "output=@FILE/grid"], "a-file is a file, not a folder"),
+    (["run", "tiny", "--set", "intermediate_output=@FILE/inter"], "intermediate_output"),
+    # a truncated download or copy of the model: named before it loads, not a SafetensorError traceback
+    (["train-target", "xnli", "--model", "@TRUNCATED_MODEL"],
+     "truncated-model/model.safetensors is not a readable safetensors file (truncated or corrupt); download"),
     (["train-target", "xnli", "--method", "bottleneck", "--language-adapter", "nope"], "language adapter 'nope' does not exist"),
     # data folders: checked before any model loads, naming file / line / row / column
     (["train-intermediate", "mnli", "--data", "@DATA:empty"], "is empty"),
@@ -86,7 +99,8 @@ CASES = [
     (["tasks", "--suite", "nope"], "unknown suite 'nope'"),
     (["select", "xnli", "-i", RUN], "two"),
     # grids and reports
-    (["run", "tiny", "--dry-run", "--only", "size=1000"], "no such axis"),
+    (["run", "tiny", "--dry-run", "--only", "size=1000"], "the recipe has no size axis; drop --only size="),
+    (["run", "tiny", "--dry-run", "--only", "language=fr"], "the recipe's cells have no language axis"),
     (["run", "tiny", "--dry-run", "--only", "colour=red"], "unknown key 'colour'"),
     (["run", "tiny", "--dry-run", "--set", "sizes=[0]"], "sizes"),
     (["run", "tiny", "--dry-run", "--set", "orders=[[mnli, xnli]]"], "not an intermediate task"),
@@ -151,6 +165,10 @@ def places(tiny_model_dir, tmp_path_factory):
     (root / "runs").mkdir()
     (root / "empty.yaml").write_text("# nothing yet\n")
     (root / "a-file").write_text("not a folder\n")
+    import shutil
+
+    shutil.copytree(tiny_model_dir, root / "truncated-model")
+    _truncate(root / "truncated-model" / "model.safetensors")
     return {"run": str(run.path), "model": str(tiny_model_dir), "data": data, "root": root, "store": str(store),
             "empty_recipe": str(root / "empty.yaml"), "file": str(root / "a-file"), "target": str(target.path),
             "preds": {k: str(v) for k, v in preds.items()},
@@ -163,7 +181,7 @@ def _resolve(args, places, out):
         a = a.replace(RUN, places["run"]).replace(MODEL, places["model"]).replace("@STORE", places["store"])
         a = a.replace("@EMPTY_RECIPE", places["empty_recipe"]).replace("@ROOT", str(places["root"]))
         a = a.replace("@FILE", places["file"]).replace(TARGET, places["target"]).replace(SCALING, places["scaling"])
-        a = a.replace(OUT, str(out))
+        a = a.replace("@TRUNCATED_MODEL", str(places["root"] / "truncated-model")).replace(OUT, str(out))
         if a.startswith("@DATA:"):
             a = places["data"][a.split(":", 1)[1]]
         if a.startswith("@PREDS:"):
@@ -316,3 +334,70 @@ def test_evaluate_records_the_result_in_the_run_before_writing_output(places, tm
                                       "-o", places["file"] + "/x.json"])
     assert result.exit_code != 0
     assert "mnli" in json.loads((run / "metrics.json").read_text())
+
+
+def test_training_the_same_finished_run_again_is_nothing_to_do(places, tmp_path):
+    """The same command twice: the second says the run is there (exit 0, as the grid keeps a done cell);
+    other settings into the same folder keep the "not empty" error."""
+    out = tmp_path / "run"
+    command = ["train-intermediate", "mnli", "--model", places["model"], "--data", "sample", "--max-steps", "1",
+               "--max-train-examples", "4", "--output", str(out)]
+    assert CliRunner().invoke(app, command).exit_code == 0
+    before = (out / "manifest.json").read_text()
+    again = CliRunner().invoke(app, command)
+    assert again.exit_code == 0 and "Traceback" not in again.output, again.output
+    assert f"{out} already holds this finished run (same settings); nothing to do" in again.output
+    assert "error:" not in again.output and (out / "manifest.json").read_text() == before
+    other = CliRunner().invoke(app, command[:-2] + ["--lr", "0.01", "--output", str(out)])
+    assert other.exit_code == 2 and "is not empty; choose a new --output or pass --overwrite" in other.output
+
+
+def test_score_warns_on_word_and_tag_lines(tmp_path):
+    """`word<TAB>tag` lines are not the official one-tag-per-line format; evaluate.py's read_tag takes the
+    whole line as the tag, so score reads it the same way, with a warning naming the file and line."""
+    predictions, gold = tmp_path / "p.txt", tmp_path / "g.txt"
+    predictions.write_text("EU\tB-ORG\nrejects\tO\n\nPeter\tB-PER\n")
+    gold.write_text("B-ORG\nO\n\nB-PER\n")
+    result = CliRunner().invoke(app, ["score", "--task", "panx", "--predictions", str(predictions), "--gold", str(gold)])
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    warning = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1 and f"{predictions}:1:" in warning[0] and "one tag per line" in warning[0], result.output
+    clean = CliRunner().invoke(app, ["score", "--task", "panx", "--predictions", str(gold), "--gold", str(gold)])
+    assert clean.exit_code == 0 and "warning:" not in clean.output
+
+
+def test_select_says_how_many_examples_it_read():
+    """--max-examples 1000 on a 32-example sample: the line says 32, not "first 1000"."""
+    from adapterstilts.analysis.transferability import Ranking, format_ranking
+
+    line = format_ranking(Ranking("xnli", "logme", [("a", 1.0), ("b", 0.5)], 1.0, 1000, {"xnli": 32})).splitlines()[-1]
+    assert "32 training examples per task" in line and "first 1000" not in line, line
+    assert "first 16 training examples" in format_ranking(Ranking("xnli", "logme", [("a", 1.0)], 1.0, 16, {"xnli": 16}))
+
+
+def test_tasks_columns_are_aligned_for_long_names():
+    result = CliRunner().invoke(app, ["tasks"])
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert any(line.startswith("squad_translated ") for line in lines)
+    for column in (1, 2, 3):  # kind, format and metric start at one offset on every line
+        starts = set()
+        for line in lines:
+            cells, offset = line.split(), 0
+            for cell in cells[:column]:
+                offset = line.index(cell, offset) + len(cell)
+            starts.add(line.index(cells[column], offset))
+        assert len(starts) == 1, (column, starts)
+
+
+def test_help_examples_build_the_local_model_they_use():
+    """A --model folder in an example is one the help shows how to make (README: make-tiny-model tiny-xlmr)."""
+    import re
+
+    text = CliRunner().invoke(app, ["train-intermediate", "--help"], terminal_width=200).output
+    examples = [line for line in text.splitlines() if "adapterstilts train-intermediate" in line]
+    models = [m for line in examples for m in re.findall(r"--model (\S+)", line)]
+    assert models
+    for model in models:
+        hub_id = re.fullmatch(r"[\w-]+/[\w.-]+", model) is not None
+        assert hub_id or f"make-tiny-model {model}" in text, f"--model {model}: a folder a new user does not have"

@@ -143,6 +143,39 @@ def test_a_leftover_partial_folder_of_other_settings_is_removed_and_said_so(tiny
     assert len(said) == 1 and "other settings" in said[0] and "step 0" in said[0], lines
 
 
+def test_a_kill_during_the_final_save_after_an_early_stop_trains_no_further(tiny_model_dir, tmp_path, monkeypatch):
+    """Dev selection stopped early at a save step, then the process died while saving: the resume
+    finishes from that checkpoint (the Trainer would not restore its stop flag and train on)."""
+    import adapterstilts.training.pipeline as pipeline
+
+    settings = dict(max_steps=12, save_steps=1, eval_steps=1, patience=1, lr=5e-2)
+    straight = pipeline.train(small_train_config(tiny_model_dir, tmp_path / "straight", **settings), log=lambda m: None)
+    assert straight.manifest["train"]["steps"] < 12  # it did stop early
+    monkeypatch.setattr(pipeline, "save_module", lambda *a, **k: (_ for _ in ()).throw(_Killed()))
+    with pytest.raises(_Killed):
+        pipeline.train(small_train_config(tiny_model_dir, tmp_path / "run", **settings), log=lambda m: None)
+    monkeypatch.undo()
+    run = pipeline.train(small_train_config(tiny_model_dir, tmp_path / "run", **settings), log=lambda m: None)
+    assert run.manifest["train"]["steps"] == straight.manifest["train"]["steps"]
+    assert run.manifest["train"]["training_loss"] == pytest.approx(straight.manifest["train"]["training_loss"], rel=1e-6)
+
+
+def test_a_multitask_leftover_of_other_tasks_or_sampling_is_not_resumed(tiny_model_dir, tmp_path, monkeypatch):
+    import adapterstilts.training.pipeline as pipeline
+    from adapterstilts.training.multitask import MultiTaskConfig, train_multitask
+
+    base = small_train_config(tiny_model_dir, tmp_path / "mt", max_steps=2, save_steps=2)
+    monkeypatch.setattr(pipeline, "save_module", lambda *a, **k: (_ for _ in ()).throw(_Killed()))
+    with pytest.raises(_Killed):
+        train_multitask(MultiTaskConfig(tasks=["mnli", "hellaswag"], base=base), log=lambda m: None)
+    monkeypatch.undo()
+    lines, log = _collect()
+    run = train_multitask(MultiTaskConfig(tasks=["mnli", "hellaswag"], base=base, sampling="uniform"), log=log)
+    said = [m for m in lines if ".mt.partial" in m]
+    assert len(said) == 1 and said[0].startswith("multitask: removing") and "sampling" in said[0], lines
+    assert run.manifest["train"]["steps"] == 2
+
+
 # --------------------------------------------------------------------------------- another base checkpoint
 @pytest.fixture(scope="module")
 def other_weights(tiny_model_dir, tmp_path_factory):

@@ -150,3 +150,33 @@ def test_report_command(tmp_path):
     assert "| baseline (none) | 76.0 ± 1.4 | 56.0 ± 1.4 | 66.0 ± 1.4 |" in result.stdout
     result = runner.invoke(app, ["report", str(tmp_path / "missing")])
     assert result.exit_code == 2 and "no results store" in result.output
+
+
+@pytest.mark.parametrize("recipe, marked", [
+    ({"name": "r", "data": "sample", "evaluation": {"max_examples": None}}, "bundled sample data"),
+    ({"name": "r", "data": "hub", "evaluation": {"max_examples": 8}}, "first 8 examples"),
+    ({"name": "r", "data": "hub", "evaluation": {"max_examples": None}}, None),
+    ({"name": "other", "data": "sample"}, None),  # the store's rows are of recipe "r": not this recipe's
+])
+def test_a_grid_on_samples_or_part_of_the_data_is_marked_partial(tmp_path, recipe, marked):
+    import json
+
+    from adapterstilts.analysis.tables import load_rows
+
+    _fill(tmp_path / "results.sqlite")
+    (tmp_path / "recipe.json").write_text(json.dumps(recipe))
+    text = make_report([tmp_path])
+    if marked:
+        assert text.count("†") >= 7 and marked in text and "not comparable" in text  # every cell and the note
+    else:
+        assert "†" not in text and "76.0 ± 1.4" in text
+
+
+def test_an_order_row_is_named_once():
+    """A chained row is named by its order, not "mnli>squad, order mnli>squad"; other axes still show."""
+    from adapterstilts.analysis.tables import by_axes
+
+    rows = [{"recipe": "r", "intermediate": name, "target": "xnli", "axes": axes}
+            for name, axes in [("mnli>squad", '{"order": "mnli>squad", "size": 8}'),
+                               ("squad>mnli", '{"order": "squad>mnli", "size": null}'), ("none", '{"size": 8}')]]
+    assert [r["intermediate"] for r in by_axes(rows)] == ["mnli>squad, size 8", "squad>mnli, size full", "none, size 8"]

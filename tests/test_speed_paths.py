@@ -128,6 +128,25 @@ def test_falls_back_where_the_shortcut_does_not_apply(tiny_model_dir, tmp_path):
     assert first_token.last_layer(model.encoder) is None
 
 
+def test_pre_layernorm_and_overridden_layers_take_the_plain_path():
+    """XLM-R XL / XXL normalise before attention and feed-forward, in code the shortcut does not run; a
+    subclass that overrides the layer's forward may do anything: both must run the plain layer."""
+    from transformers import XLMRobertaConfig, XLMRobertaModel, XLMRobertaXLConfig, XLMRobertaXLModel
+    from transformers.models.xlm_roberta.modeling_xlm_roberta import XLMRobertaLayer
+
+    small = dict(vocab_size=50, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32)
+    assert first_token.last_layer(XLMRobertaXLModel(XLMRobertaXLConfig(**small), add_pooling_layer=False)) is None
+    model = XLMRobertaModel(XLMRobertaConfig(**small), add_pooling_layer=False)
+    assert first_token.last_layer(model) is model.encoder.layer[-1]
+
+    class Custom(XLMRobertaLayer):
+        def forward(self, *args, **kwargs):
+            return super().forward(*args, **kwargs)
+
+    model.encoder.layer[-1].__class__ = Custom
+    assert first_token.last_layer(model) is None
+
+
 def test_predict_gives_each_feature_its_own_logits_and_keeps_the_training_mode(tiny_model_dir, tiny_tokenizer,
                                                                                tmp_path, monkeypatch):
     """model/inference.py: length-sorted batches read a batch of rows at once, under inference_mode; every

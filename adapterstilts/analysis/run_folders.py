@@ -52,6 +52,29 @@ def caveat(result: dict[str, Any], spec) -> str:
     return ", ".join(reasons)
 
 
+def with_grid_caveat(rows: list[dict], recipe_json: Path) -> list[dict]:
+    """A grid run on the bundled samples, or with --max-examples / another split, is marked like a
+    single run's partial result (``caveat``): its numbers are not comparable with a full run's."""
+    try:
+        recipe = json.loads(recipe_json.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return rows
+    if not isinstance(recipe, dict):
+        return rows
+    evaluation = recipe.get("evaluation") if isinstance(recipe.get("evaluation"), dict) else {}
+    reasons = []
+    if evaluation.get("max_examples") is not None:
+        reasons.append(f"the first {evaluation['max_examples']} examples per language (--max-examples)")
+    if evaluation.get("split"):
+        reasons.append(f"split {evaluation['split']}")
+    if recipe.get("data") == "sample":
+        reasons.append("the bundled sample data (--data sample)")
+    if not reasons:
+        return rows
+    note = ", ".join(reasons)
+    return [{**r, "caveat": r.get("caveat") or note} if r.get("recipe") == recipe.get("name") else r for r in rows]
+
+
 def rows_from_runs(folder: str | Path) -> list[dict]:
     """Results-store rows from the ``metrics.json`` of each single run under ``folder`` (``evaluate RUN``
     keeps the latest result per task there): a target run's results under its intermediates' row, an

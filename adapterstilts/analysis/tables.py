@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from adapterstilts.analysis.run_folders import find_runs, rows_from_runs, unread_runs  # noqa: F401  (re-exported)
+from adapterstilts.analysis.run_folders import find_runs, rows_from_runs, unread_runs, with_grid_caveat  # noqa: F401  (re-exported)
 from adapterstilts.errors import UserError
 from adapterstilts.metrics.aggregate import task_score
 from adapterstilts.suites import QA_CONVENTIONS, XTREME, Suite, get_suite, score_rule
@@ -405,14 +405,15 @@ def load_rows(paths: list[str | Path], recipe: str | None = None, log=None) -> l
         found = []
         for store in stores:
             try:
-                found += ResultsStore(store).rows()
+                rows_here = ResultsStore(store).rows()
             except sqlite3.DatabaseError as exc:
                 raise UserError(f"{store} is not an adapterstilts results store ({exc}); pass the results.sqlite "
                                 "that `adapterstilts run` writes, or its folder") from None
+            found += with_grid_caveat(rows_here, Path(store).parent / "recipe.json")
         rows += found
         if Path(path).is_dir() and (unread := unread_runs(path, found)):
             log(f"{path}: read {len(stores)} results store(s); {len(unread)} evaluated run(s) beside it not read "
-                f"(e.g. {unread[0]}): report them from a folder without a results.sqlite")
+                f"(e.g. {unread[0]}): pass those run folders to `report` themselves")
     if recipe is not None:
         known = sorted({r["recipe"] for r in rows})
         rows = [r for r in rows if r["recipe"] == recipe]
@@ -448,8 +449,10 @@ def by_axes(rows: list[dict], by: list[str] | None = None) -> list[dict]:
         varying = [a for a in present if len({str(r[a]) for r in mine if a in r}) > 1]
         chosen = ["intermediate", *(by or varying)] if "intermediate" not in (by or []) else list(by)
         for r in mine:
-            parts = [f"{a} {'full' if r[a] is None else r[a]}" for a in chosen if a != "intermediate" and a in r]
             head = [r["intermediate"]] if "intermediate" in chosen else []
+            # an order's row is already named by its order ("mnli>squad"): not "mnli>squad, order mnli>squad"
+            parts = [f"{a} {'full' if r[a] is None else r[a]}" for a in chosen if a != "intermediate" and a in r
+                     and not (head and str(r[a]) == head[0])]
             base = [f"{a} {r.get(a)}" for a in chosen if a in BASELINE_AXES and r.get(a) is not None]
             out.append({**r, "intermediate": ", ".join(head + parts) or "all",
                         "baseline_row": ", ".join(["none"] + base)})

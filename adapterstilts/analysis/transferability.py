@@ -336,10 +336,11 @@ class Ranking:
     scores: list[tuple[str, float]]  # best first
     seconds: float
     examples: int | None  # the first N training examples of each task used (None: all)
+    used: dict[str, int] = field(default_factory=dict)  # task -> training examples actually read (<= examples)
 
     def to_dict(self) -> dict:
         return {"target": self.target, "method": self.method, "seconds": round(self.seconds, 3),
-                "max_examples": self.examples,
+                "max_examples": self.examples, "examples_used": dict(self.used),
                 "ranking": [{"rank": i + 1, "intermediate": name, "score": score}
                             for i, (name, score) in enumerate(self.scores)]}
 
@@ -370,15 +371,17 @@ def prepare(target: str, refs: Sequence[str], method: str, *, data: str, model: 
     return task, candidates
 
 
-def _features(task, tokenizer, data: str, max_examples: int | None):
+def _features(task, tokenizer, data: str, max_examples: int | None, used: dict[str, int] | None = None):
     from adapterstilts.data.features import build_features
     from adapterstilts.formats import get_format
 
     fmt = get_format(task.format)
     max_length = task.max_length
     stride = min(task.doc_stride, max_length // 3)  # as training does without --doc-stride
-    _, features = build_features(task, fmt, tokenizer, split="train", language=task.train_language, data=data,
-                                 max_length=max_length, stride=stride, train=True, limit=max_examples)
+    examples, features = build_features(task, fmt, tokenizer, split="train", language=task.train_language, data=data,
+                                        max_length=max_length, stride=stride, train=True, limit=max_examples)
+    if used is not None:  # the sample may hold fewer than --max-examples: say what was read
+        used[task.name] = len(examples)
     if len(features) == 0:
         raise UserError(f"{task.name} has no {task.train_language} training examples in --data {data}")
     return fmt, features
@@ -390,14 +393,14 @@ def _base(candidates: list[Candidate], model: str | None) -> tuple[str, str | No
 
 
 def logme_scores(candidates: list[Candidate], targets: list, *, data: str, max_examples: int | None,
-                 model: str | None = None, batch_size: int = 32, log: Callable[[str], None] = print
-                 ) -> dict[str, dict[str, float]]:
+                 model: str | None = None, batch_size: int = 32, log: Callable[[str], None] = print,
+                 used: dict[str, int] | None = None) -> dict[str, dict[str, float]]:
     """target -> candidate label -> LogME; each run's encoder is loaded once for all targets."""
     from adapterstilts.model.assemble import load_run_encoder
     from adapterstilts.model.backbone import BackboneOptions, load_tokenizer
 
     tokenizer = load_tokenizer(*_base(candidates, model))
-    features = {t.name: _features(t, tokenizer, data, max_examples) for t in targets}
+    features = {t.name: _features(t, tokenizer, data, max_examples, used) for t in targets}
     scores: dict[str, dict[str, float]] = {t.name: {} for t in targets}
     for c in candidates:
         encoder = load_run_encoder(c.run, BackboneOptions(model=model) if model else None, log)
@@ -412,8 +415,8 @@ def logme_scores(candidates: list[Candidate], targets: list, *, data: str, max_e
 
 
 def embedding_scores(candidates: list[Candidate], targets: list, *, data: str, max_examples: int | None,
-                     model: str | None = None, batch_size: int = 32, log: Callable[[str], None] = print
-                     ) -> dict[str, dict[str, float]]:
+                     model: str | None = None, batch_size: int = 32, log: Callable[[str], None] = print,
+                     used: dict[str, int] | None = None) -> dict[str, dict[str, float]]:
     """target -> candidate label -> cosine similarity of the task embeddings (plain backbone)."""
     from adapterstilts.model.assemble import to_inference_device
     from adapterstilts.model.backbone import BackboneOptions, load_encoder, load_tokenizer
@@ -428,7 +431,7 @@ def embedding_scores(candidates: list[Candidate], targets: list, *, data: str, m
     def embed(task_name: str) -> np.ndarray:
         if task_name not in cache:
             task = get_task(task_name)
-            _, feats = _features(task, tokenizer, data, max_examples)
+            _, feats = _features(task, tokenizer, data, max_examples, used)
             cache[task_name] = text_embedding(encoder, feats, tokenizer.pad_token_id, batch_size)
         return cache[task_name]
 
@@ -451,9 +454,10 @@ def select_intermediates(target: str, refs: Sequence[str], method: str = "logme"
 
     start = time.perf_counter()
     task, candidates = prepare(target, refs, method, data=data, model=model, allow_pickle=allow_pickle, log=log)
+    used: dict[str, int] = {}
     scores = SCORERS[method](candidates, [task], data=data, max_examples=max_examples, model=model,
-                             batch_size=batch_size, log=log)[task.name]
-    return Ranking(task.name, method, rank(scores), time.perf_counter() - start, max_examples)
+                             batch_size=batch_size, log=log, used=used)[task.name]
+    return Ranking(task.name, method, rank(scores), time.perf_counter() - start, max_examples, used)
 
 
 def format_ranking(ranking: Ranking) -> str:
@@ -461,9 +465,22 @@ def format_ranking(ranking: Ranking) -> str:
     width = max(len(name) for name, _ in ranking.scores)
     lines = [f"{ranking.target}: intermediates ranked by {what}"]
     lines += [f"{i + 1:>3}. {name:<{width}}  {score:.6f}" for i, (name, score) in enumerate(ranking.scores)]
-    limit = f"first {ranking.examples} training examples per task" if ranking.examples else "all training examples"
-    lines.append(f"took {ranking.seconds:.1f} s ({limit})")
+    lines.append(f"took {ranking.seconds:.1f} s ({examples_text(ranking.examples, ranking.used)})")
     return "\n".join(lines)
+
+
+def examples_text(limit: int | None, used: dict[str, int]) -> str:
+    """How many training examples were read: the actual count (a sample may hold fewer than the limit)."""
+    counts = set(used.values())
+    if not used:
+        return f"first {limit} training examples per task" if limit else "all training examples"
+    if len(counts) == 1:
+        n = counts.pop()
+        if limit and n >= limit:
+            return f"first {limit} training examples per task"
+        return f"{n} training examples per task" + (f" (all there are; --max-examples {limit})" if limit else " (all)")
+    each = ", ".join(f"{task} {n}" for task, n in sorted(used.items()))
+    return f"training examples per task: {each}" + (f" (at most {limit})" if limit else "")
 
 
 # ------------------------------------------------------------------------------------------ evaluation on a grid

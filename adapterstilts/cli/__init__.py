@@ -9,7 +9,7 @@ import os
 
 import typer
 
-from adapterstilts.errors import UserError
+from adapterstilts.errors import NothingToDo, UserError
 
 # datasets' per-call bars (map / filter / save) drown our own progress; our training and evaluation
 # bars stay. Set HF_DATASETS_DISABLE_PROGRESS_BARS=0 to see them.
@@ -30,6 +30,9 @@ def user_errors(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
+        except NothingToDo as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(0) from None
         except UserError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None

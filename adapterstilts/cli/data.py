@@ -39,17 +39,32 @@ def tasks_command(
 
         the_suite = get_suite(suite)
         typer.echo(f"{the_suite.label}: {the_suite.description}")
+        rows = []
         for task in the_suite.tasks:
             p = task.protocol
             train = f"train {p.train}, {p.epochs:g} epochs" if p.train and p.epochs else "no training"
-            typer.echo(f"{task.name:<10} {task.label:<8} {task.group:<22} {task.score:<9} {train}; "
-                       f"eval {p.eval_split}; {len(TASKS.get(task.name).languages)} languages")
+            rows.append([task.name, task.label, task.group, task.score,
+                         f"{train}; eval {p.eval_split}; {len(TASKS.get(task.name).languages)} languages"])
+        for line in _aligned(rows):
+            typer.echo(line)
         return
+    rows = []
     for name, cls in TASKS.items():
         if kind and cls.kind != kind:
             continue
         langs = ",".join(cls.languages) if len(cls.languages) <= 6 else f"{len(cls.languages)} languages"
-        typer.echo(f"{name:<14} {cls.kind:<12} {cls.format:<16} {cls.metric:<16} {langs:<18} {cls.description}")
+        rows.append([name, cls.kind, cls.format, cls.metric, langs, cls.description])
+    for line in _aligned(rows):
+        typer.echo(line)
+
+
+def _aligned(rows: list[list[str]]) -> list[str]:
+    """Columns as wide as their longest cell (long task names such as mnli_translated keep the columns
+    aligned); the last column is left ragged."""
+    if not rows:
+        return []
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]) - 1)]
+    return [" ".join([f"{str(cell):<{w}}" for cell, w in zip(row, widths)] + [str(row[-1])]).rstrip() for row in rows]
 
 
 @app.command("export-data")
@@ -94,7 +109,7 @@ def make_tiny_model_command(
 ) -> None:
     """Write a small random XLM-R with an offline-trained tokenizer (for the demo and tests).
 
-    Example: adapterstilts make-tiny-model .cache/tiny-xlmr
+    Example: adapterstilts make-tiny-model tiny-xlmr   (then: --model tiny-xlmr)
     """
     from adapterstilts.tiny_model import make_tiny_model
 

@@ -159,7 +159,11 @@ def report_command(
       adapterstilts report my-runs                         # single runs (train-target + evaluate), no grid
     """
     from adapterstilts.analysis.tables import make_report
+    from adapterstilts.runs.folder import check_output_place
 
+    for place, option in ((output, "--output"), (plot, "--plot")):  # before reading anything
+        if place is not None:
+            check_output_place(place, option, file=True)
     text = make_report(list(results or [Path("runs")]), fmt=fmt, per_language=per_language,
                        qa_convention=qa_convention, plot=plot, recipe=recipe, baseline=baseline, suite=suite,
                        by=[b.strip() for item in by or [] for b in item.split(",") if b.strip()] or None)

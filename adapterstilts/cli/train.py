@@ -75,7 +75,8 @@ def train_intermediate(
       adapterstilts train-intermediate squad
       adapterstilts train-intermediate mnli --method bottleneck --bf16
       adapterstilts train-intermediate squad --load-in-8bit --gradient-checkpointing
-      adapterstilts train-intermediate squad --model .cache/tiny-xlmr --data sample --max-steps 20
+      adapterstilts make-tiny-model tiny-xlmr      # offline: a tiny random XLM-R (or `quickstart`: demo-runs/tiny-xlmr)
+      adapterstilts train-intermediate squad --model tiny-xlmr --data sample --max-steps 20
       adapterstilts train-intermediate squad -i runs/mnli-lora-seed42 --compose chain   # MNLI, then SQuAD
     """
     from adapterstilts.tasks import get_task
@@ -116,8 +117,7 @@ def train_target(
     if get_task(task).format == "retrieval":
         raise UserError(f"{task!r} is evaluated without target training; run `adapterstilts evaluate RUN --task {task}`")
     if get_task(task).kind == "intermediate":
-        _log(f"note: {task} is an intermediate task (`adapterstilts train-intermediate {task}` trains it as one); "
-             "training it here as a target")
+        raise UserError(f"{task!r} is an intermediate task; train it with `adapterstilts train-intermediate {task}`")
     intermediates = options["intermediates"] = list(options["intermediates"] or [])
     _check_not_target_runs(intermediates)
     method, compose = options["method"], options["compose"]

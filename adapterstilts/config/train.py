@@ -164,7 +164,7 @@ class TrainConfig:
         from adapterstilts.tasks import get_task
 
         if self.compose not in COMPOSITIONS:
-            raise UserError(f"unknown --compose {self.compose!r}; choose one of: {', '.join(COMPOSITIONS.names())}")
+            raise UserError(COMPOSITIONS.unknown(self.compose, "--compose"))
         get_composition(self.compose).check(self.method, get_task(self.task).kind, len(self.intermediates))
         from adapterstilts.formats.qa import ANSWER_TEXT_MODES
         from adapterstilts.formats.tagging import LABEL_PIECES

@@ -94,10 +94,17 @@ def check_only(filters: dict[str, set[str]], choices: dict[str, list[str]]) -> N
     for key, values in filters.items():
         known = choices.get(key, [])
         unknown = sorted(values - set(known))
+        if unknown and not known:  # "none" would read as the intermediate called none: name the axis instead
+            if key == "language":
+                raise UserError(f"--only language={','.join(unknown)}: the recipe's cells have no language axis (only a "
+                                "few-shot recipe, with shots:, has a cell per target language; a zero-shot cell is "
+                                "evaluated on all its languages: choose them with --set languages=[...]); drop "
+                                "--only language=...")
+            raise UserError(f"--only {key}={','.join(unknown)}: the recipe has no {key} axis; drop --only {key}=...")
         if unknown:
             plural = {"shots": "shots", "mix": "mixes"}.get(key, f"{key}s")
             raise UserError(f"--only {key}={','.join(unknown)}: not in the recipe's {plural}; choose from: "
-                            f"{', '.join(known) or 'none (the recipe has no such axis)'}")
+                            f"{', '.join(known)}")
 
 
 def selected(filters: dict[str, set[str]], axes: dict[str, Any]) -> bool:

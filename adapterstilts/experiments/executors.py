@@ -162,6 +162,21 @@ class Summary:
                 f"{len(self.blocked)} skipped")
 
 
+def check_places(plan: Plan) -> None:
+    """Before any work: the grid's output folder, its results and intermediate folders and the results store
+    can be written (a file on the way is one line naming it, not a traceback mid-grid)."""
+    from adapterstilts.runs.folder import check_output_place
+
+    root = Path(plan.root)
+    recipe = plan.recipe
+    check_output_place(root, "output")
+    check_output_place(root / "results", "output")
+    inter = recipe["intermediate_output"]
+    check_output_place(Path(inter).absolute() if inter else root / "intermediate",
+                       "intermediate_output" if inter else "output")
+    check_output_place(plan.store, "results" if recipe["results"] else "output", file=True)
+
+
 def prepare(plan: Plan, log=print) -> None:
     """Side effects before running: the tiny model (``model: tiny``) and OUTPUT/recipe.json."""
     if plan.recipe["model"] == "tiny" and not (Path(plan.model) / "config.json").is_file():
@@ -208,6 +223,7 @@ def run_grid(plan: Plan, executor: ExecutorOptions | None = None, *, keep_going:
     executor = executor or ExecutorOptions()
     if executor.kind not in EXECUTORS:
         raise UserError(f"unknown --executor {executor.kind!r}; choose one of: {', '.join(EXECUTORS)}")
+    check_places(plan)
     summary = Summary(blocked={c.key: c.blocked for c in plan.cells if c.blocked})
     runnable = [c for c in plan.cells if not c.blocked]
     if not runnable:

@@ -26,7 +26,10 @@ import torch
 from torch import nn
 
 ENV_OFF = "ADAPTERSTILTS_FULL_LAST_LAYER"
-_KNOWN_LAYERS = ("XLMRobertaLayer", "RobertaLayer", "BertLayer", "XLMRobertaXLLayer", "CamembertLayer")
+# Post-LayerNorm encoder layers whose forward is attention -> output -> intermediate -> output. Not
+# XLM-R XL / XXL (XLMRobertaXLLayer): pre-LayerNorm, its LayerNorms sit in forward paths this module skips.
+_KNOWN_LAYERS = ("XLMRobertaLayer", "RobertaLayer", "BertLayer", "CamembertLayer")
+_KNOWN_ATTENTION = ("XLMRobertaAttention", "RobertaAttention", "BertAttention", "CamembertAttention")
 
 
 def enabled() -> bool:
@@ -46,9 +49,11 @@ def last_layer(encoder: nn.Module) -> nn.Module | None:
     if not isinstance(layers, nn.ModuleList) or not len(layers) or config is None:
         return None
     layer = layers[-1]
-    if not any(cls.__name__ in _KNOWN_LAYERS for cls in type(layer).__mro__):
-        return None
     attention = getattr(layer, "attention", None)
+    if not (_defined_by(type(layer), "forward", _KNOWN_LAYERS)
+            and _defined_by(type(layer), "feed_forward_chunk", _KNOWN_LAYERS)
+            and _defined_by(type(attention), "forward", _KNOWN_ATTENTION)):
+        return None  # an unknown layer, or a subclass that overrides what this module re-implements
     self_attention = getattr(attention, "self", None)
     if self_attention is None or not all(hasattr(layer, n) for n in ("intermediate", "output")):
         return None
@@ -64,6 +69,14 @@ def last_layer(encoder: nn.Module) -> nn.Module | None:
     if adapters_config is not None and not _only_token_wise_adapters(base, adapters_config):
         return None
     return layer
+
+
+def _defined_by(cls: type, name: str, known: tuple[str, ...]) -> bool:
+    """True when ``cls.<name>`` is the method of one of the ``known`` transformers classes (not an override)."""
+    for klass in cls.__mro__:
+        if name in vars(klass):
+            return klass.__name__ in known
+    return False
 
 
 @functools.lru_cache(maxsize=None)
@@ -123,7 +136,7 @@ class _FirstTokenLastLayer:
         return self.layer is not None
 
     def __exit__(self, *exc):
-        if self.layer is not None:
+        if self.layer is not None and "forward" in vars(self.layer):
             del self.layer.forward  # the class's forward again
         return False
 

@@ -184,6 +184,7 @@ def _check_local(model: str, revision: str | None = None) -> None:
         if not Path(model).expanduser().is_dir():
             raise UserError(f"model folder {model!r} does not exist; pass --model with a Hub id or an existing folder "
                             "(`adapterstilts make-tiny-model DIR` builds an offline one)")
+        _check_weights(Path(model).expanduser())
         return
     if offline() and not model_cached(model, revision=revision):
         raise UserError(f"{model!r} is not in the local Hugging Face cache and offline mode is on (HF_HUB_OFFLINE): "
@@ -193,6 +194,24 @@ def _check_local(model: str, revision: str | None = None) -> None:
         raise UserError(f"cannot reach the Hugging Face Hub to download {model!r} and it is not in the local cache; "
                         "connect once to cache it, or pass --model DIR with a local copy "
                         "(`adapterstilts make-tiny-model DIR` builds an offline one)")
+
+
+def _unreadable_weights(file) -> UserError:
+    return UserError(f"{file} is not a readable safetensors file (truncated or corrupt); download / build the "
+                     "model again")
+
+
+def _check_weights(folder) -> None:
+    """A local model's safetensors files have whole headers (a truncated download or copy is named now,
+    not a SafetensorError traceback once the model loads). Reads headers only."""
+    from safetensors import safe_open
+
+    for file in sorted(folder.glob("*.safetensors")):
+        try:
+            with safe_open(str(file), framework="pt"):
+                pass
+        except Exception as exc:  # SafetensorError (header), OSError: unreadable either way
+            raise _unreadable_weights(file) from exc
 
 
 def load_config(model: str, revision: str | None = None):
@@ -243,8 +262,13 @@ def load_encoder(options: BackboneOptions, *, path: str | None = None, trainable
             kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", torch.cuda.current_device()))}
         else:
             kwargs["device_map"] = {"": "cpu"}
+    from safetensors import SafetensorError
+
     try:
         encoder = AutoModel.from_pretrained(source, **kwargs)
+    except SafetensorError as exc:  # a cached Hub file (a local folder's are checked in _check_local)
+        raise UserError(f"model {source!r} has a safetensors file that is not readable (truncated or corrupt: "
+                        f"{str(exc).splitlines()[0][:120]}); download / build the model again") from exc
     except (OSError, ValueError) as exc:
         raise UserError(f"cannot load model {source!r} ({str(exc).splitlines()[0][:160]}); pass --model DIR with a "
                         "local model folder") from exc

@@ -202,7 +202,8 @@ def check_output_place(path: str | os.PathLike, option: str = "--output", *, fil
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
-        raise UserError(f"{option} {path}: {existing} is a file, not a folder; choose an {option} outside it")
+        article = "an" if option[:1] in "-aeiouAEIOU" else "a"
+        raise UserError(f"{option} {path}: {existing} is a file, not a folder; choose {article} {option} outside it")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise UserError(f"{option} {path}: cannot write to {existing} (a read-only file system, or no "
                         f"permission); choose an {option} in a folder you can write to")

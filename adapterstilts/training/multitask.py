@@ -165,7 +165,8 @@ def _train_multitask(mt: MultiTaskConfig, *, log=print) -> Run:
     trainable, total = pipeline.check_trainable(model, config, "multitask", log)
 
     data = MultiTaskData(features)
-    work, resume = pipeline.open_work(output, config, log)
+    work, resume = pipeline.open_work(output, config, log, name="multitask", extra={
+        "tasks": list(mt.tasks), "sampling": mt.sampling, "temperature": mt.temperature})
 
     class _MultiTaskTrainer(ModuleTrainer):
         def get_train_dataloader(self):

@@ -3,6 +3,7 @@ transformers Trainer, into a run folder that appears only when it is complete: e
 written to ``.<name>.partial`` beside the output and renamed at the end."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from adapterstilts import __version__
 from adapterstilts.config import TrainConfig
-from adapterstilts.errors import UserError
+from adapterstilts.errors import NothingToDo, UserError
 from adapterstilts.data.features import build_features
 from adapterstilts.model.assemble import build_for_training, build_from_run, record_intermediates, save_head
 from adapterstilts.methods import trainable_parameters
@@ -51,7 +52,29 @@ def partial_dir(output: Path) -> Path:
     return output.parent / f".{output.name}.partial"
 
 
-def prepare(config: TrainConfig, log=print) -> tuple[TrainConfig, Path, list[Run], Run | None]:
+def _same_finished_run(output: Path, config: TrainConfig) -> bool:
+    """``output`` holds a finished run trained with ``config``'s identity (config/identity.py) on the same
+    intermediate modules (the identity leaves out which folder they are read from)."""
+    from adapterstilts.config.identity import identity
+    from adapterstilts.runs.folder import MANIFEST
+
+    try:
+        saved = json.loads((output / "config.json").read_text(encoding="utf-8"))
+        manifest = json.loads((output / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(saved, dict) or not isinstance(manifest, dict) or manifest.get("task") != config.task:
+        return False  # e.g. a multi-task run (task "multitask"), whose config names its first task
+
+    def folders(paths) -> list[str]:
+        return [str(Path(p).expanduser().resolve()) for p in paths or []]
+
+    return (identity(saved) == identity(config)
+            and folders(saved.get("intermediates")) == folders(config.intermediates))
+
+
+def prepare(config: TrainConfig, log=print, *, same_run_is_done: bool = False
+            ) -> tuple[TrainConfig, Path, list[Run], Run | None]:
     """What every training run checks before any model or data work: the settings, quantisation, the
     module references (intermediates, init_from) and the output folder. Returns the config with a
     local model recorded by absolute path (runs move, cwd changes)."""
@@ -68,6 +91,9 @@ def prepare(config: TrainConfig, log=print) -> tuple[TrainConfig, Path, list[Run
     output = Path(config.output)
     check_output_place(output)  # a file on the way, or a read-only folder: named now, not after training
     if output.exists() and any(output.iterdir()) and not config.overwrite:
+        if same_run_is_done and _same_finished_run(output, config):
+            raise NothingToDo(f"{output} already holds this finished run (same settings); nothing to do — pass "
+                              "--overwrite to train it again")
         raise UserError(f"output folder {output} is not empty; choose a new --output or pass --overwrite")
     if config.data not in ("hub", "sample") and config.train_data is None:  # a local file: schema, labels
         from adapterstilts.data.loading import load_examples
@@ -82,25 +108,42 @@ def prepare(config: TrainConfig, log=print) -> tuple[TrainConfig, Path, list[Run
     return config, output, intermediate_runs, init_run
 
 
-def open_work(output: Path, config: TrainConfig, log=print) -> tuple[Path, Path | None]:
+RESUME_EXTRA = "resume_settings.json"
+
+
+def open_work(output: Path, config: TrainConfig, log=print, *, extra: dict | None = None,
+              name: str | None = None) -> tuple[Path, Path | None]:
     """The ``.partial`` folder a run is written to, and the checkpoint to resume from (an interrupted
     run with the same identity and --save-steps), or None: then the folder starts empty. A folder left
-    by a crash is either reused (resumed from its last checkpoint) or removed, and one line says which."""
+    by a crash is either reused (resumed from its last checkpoint) or removed, and one line says which.
+    ``extra``: settings outside TrainConfig that must match too (multi-task: the tasks and the sampler)."""
     work = partial_dir(output)
+    name = name or config.task
     resume = _resumable_checkpoint(work, config)
+    if resume is not None and _saved_extra(work) != extra:
+        resume = None
     if resume is not None:
-        log(f"{config.task}: resuming the interrupted run in {work} from its {resume.name} "
+        log(f"{name}: resuming the interrupted run in {work} from its {resume.name} "
             f"(step {resume.name.rsplit('-', 1)[-1]})")
     elif work.exists():
-        log(f"{config.task}: removing {work}, left by an interrupted run: {_not_resumable(work, config)}; "
+        log(f"{name}: removing {work}, left by an interrupted run: {_not_resumable(work, config, extra)}; "
             "training starts from step 0")
         shutil.rmtree(work)
     work.mkdir(parents=True, exist_ok=True)
     write_json_atomic(work / "config.json", config.to_dict())
+    if extra is not None:
+        write_json_atomic(work / RESUME_EXTRA, extra)
     return work, resume
 
 
-def _not_resumable(work: Path, config: TrainConfig) -> str:
+def _saved_extra(work: Path):
+    try:
+        return json.loads((work / RESUME_EXTRA).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _not_resumable(work: Path, config: TrainConfig, extra: dict | None = None) -> str:
     """Why a leftover ``.partial`` folder cannot be resumed (``_resumable_checkpoint`` found nothing)."""
     if config.save_steps <= 0:
         return "this run saves no checkpoints (--save-steps 0)"
@@ -108,6 +151,8 @@ def _not_resumable(work: Path, config: TrainConfig) -> str:
         return "it has no config.json"
     if not any((c / "trainer_state.json").is_file() for c in (work / "checkpoints").glob("checkpoint-*")):
         return "it stopped before its first complete checkpoint"
+    if _resumable_checkpoint(work, config) is not None and _saved_extra(work) != extra:
+        return "it was started with other tasks or sampling settings"
     return "it was started with other settings"
 
 
@@ -195,7 +240,7 @@ def disk_errors(config: TrainConfig):
 
 
 def _train(config: TrainConfig, *, log=print, keep_model: bool = False) -> Run:
-    config, output, intermediate_runs, init_run = prepare(config, log)
+    config, output, intermediate_runs, init_run = prepare(config, log, same_run_is_done=True)
     tokenizer = load_tokenizer(config.model, config.revision)
     # a run trained further keeps the composition of the run it continues
     compose = init_run.compose if init_run is not None else config.compose

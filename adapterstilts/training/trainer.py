@@ -14,6 +14,7 @@ import torch
 from transformers import Trainer, TrainerCallback
 
 from adapterstilts.config import TrainConfig, resolve_report_to
+from adapterstilts.formats.first_token import enabled as first_token_enabled
 from adapterstilts.methods import get_method
 from adapterstilts.progress import progress_enabled
 
@@ -28,7 +29,10 @@ def _hyperparameters(config: TrainConfig, default_lr: float, max_length: int, st
             "quantization": "8bit" if config.load_in_8bit else "4bit" if config.load_in_4bit else None,
             "gradient_checkpointing": config.gradient_checkpointing,
             "length_grouping": getattr(config, "length_grouping", True),
-            "qa_answer_text": config.qa_answer_text, "tagging_label_piece": config.tagging_label_piece}
+            "qa_answer_text": config.qa_answer_text, "tagging_label_piece": config.tagging_label_piece,
+            # the <s>-only last layer (formats/first_token.py): the same maths, but in training mode it draws
+            # fewer dropout numbers, so a seed's trajectory differs with ADAPTERSTILTS_FULL_LAST_LAYER=1
+            "last_layer_at_first_token": first_token_enabled()}
 
 
 def _resumable_checkpoint(work: Path, config: TrainConfig) -> Path | None:
@@ -46,7 +50,10 @@ def _resumable_checkpoint(work: Path, config: TrainConfig) -> Path | None:
         return None
     checkpoints = sorted((work / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
     # a checkpoint cut short (a kill or a full disk while it was written) lacks the state written last
-    complete = [c for c in checkpoints if (c / "trainer_state.json").is_file() and (c / "model.safetensors").is_file()]
+    # (with dev selection, its history and best state too: the Trainer deletes the older checkpoint before
+    # the callbacks write them)
+    needed = ["trainer_state.json", "model.safetensors"] + (["dev_selection.json"] if config.eval_steps > 0 else [])
+    complete = [c for c in checkpoints if all((c / name).is_file() for name in needed)]
     return complete[-1] if complete else None
 
 
@@ -260,11 +267,16 @@ def saved_loss_sum(checkpoint) -> float | None:
 
 
 def completed_checkpoint(checkpoint) -> bool:
-    """Whether ``checkpoint`` is of the last training step (the run died while saving its results)."""
+    """Whether ``checkpoint`` is of the last training step (the run died while saving its results): the
+    step budget is spent, or training had been told to stop there (dev selection's early stop; the
+    Trainer does not restore that flag on resume, so it would train on)."""
     try:
         state = json.loads((Path(checkpoint) / "trainer_state.json").read_text(encoding="utf-8"))
-        return 0 < int(state["max_steps"]) <= int(state["global_step"])
-    except (OSError, ValueError, TypeError, KeyError):
+        if 0 < int(state["max_steps"]) <= int(state["global_step"]):
+            return True
+        control = (state.get("stateful_callbacks") or {}).get("TrainerControl") or {}
+        return bool((control.get("args") or {}).get("should_training_stop"))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return False
 
 

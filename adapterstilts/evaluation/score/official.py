@@ -37,6 +37,7 @@ from what the Hub has: the official Tatoeba list includes Telugu); a task with n
 from __future__ import annotations
 
 import importlib
+import sys
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -149,6 +150,13 @@ def _ranked(task, metric, prediction_file, label_file, language, options):
 def _tags(task, metric, prediction_file, label_file, language, options):
     predictions, starts = readers.read_tag_sentences(prediction_file)
     labels, _ = readers.read_tag_sentences(label_file)
+    for path in (prediction_file, label_file):  # evaluate.py reads such a line whole: the same score, and a warning
+        spaced = readers.spaced_tag_lines(path)
+        if spaced:
+            number, line = spaced[0]
+            print(f"warning: {path}:{number}: {line!r} is not one tag ({len(spaced)} such line(s)); the official "
+                  "format is one tag per line, and like evaluate.py's read_tag, score takes the whole line as the "
+                  "tag, scored as it stands: write the tags alone, one per line", file=sys.stderr)
     _same_length(predictions, labels, prediction_file, label_file, "sentences (blank-line separated)")
     for index, (pred, gold) in enumerate(zip(predictions, labels)):
         if len(pred) != len(gold):

@@ -86,6 +86,14 @@ def read_tag_sentences(path: Path) -> tuple[list[list[str]], list[int]]:
     return sentences, starts
 
 
+def spaced_tag_lines(path: Path) -> list[tuple[int, str]]:
+    """(line number, line) of the tag lines holding whitespace inside, e.g. ``word<TAB>B-PER`` (CoNLL
+    columns). The official ``read_tag`` keeps such a line whole as the tag (scored as wrong, silently),
+    so ``score`` reads it the same way and warns (see ``official._tags``)."""
+    return [(number, line.strip()) for number, line in enumerate(_text_lines(path), 1)
+            if len(line.split()) > 1]
+
+
 def read_jsonl_labels(path: Path) -> list[Any]:
     """``read_xcopa``: the ``label`` of the JSON object on every line."""
     labels = []
