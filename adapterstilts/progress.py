@@ -1,5 +1,6 @@
 """What the user sees while a command works: progress bars that tests and CI can silence
-(ADAPTERSTILTS_NO_PROGRESS=1), one bar at a time, and log lines that never land inside a bar.
+(ADAPTERSTILTS_NO_PROGRESS=1), drawn only on a terminal (a log file gets lines, not carriage returns;
+ADAPTERSTILTS_PROGRESS=1 forces bars), one bar at a time, and log lines that never land inside a bar.
 
 - :func:`progress`: a bar over an iterable, unless another bar is already on screen (evaluation on the
   dev set inside training keeps the training bar alone);
@@ -22,7 +23,21 @@ _seen: set[str] = set()  # texts of the warnings already printed in this process
 
 
 def progress_enabled(requested: bool = True) -> bool:
+    """Whether the user sees progress at all (bars on a terminal, log lines elsewhere)."""
     return requested and os.environ.get("ADAPTERSTILTS_NO_PROGRESS", "") not in ("1", "true", "yes")
+
+
+def bars_enabled(requested: bool = True) -> bool:
+    """Whether to draw bars: only on a terminal. In a file (a SLURM log, ``| tee``) a bar is a run of
+    carriage returns; there training prints its log lines instead. ADAPTERSTILTS_PROGRESS=1 forces bars."""
+    if not progress_enabled(requested):
+        return False
+    if os.environ.get("ADAPTERSTILTS_PROGRESS", "") in ("1", "true", "yes"):
+        return True
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # a replaced or closed stderr
+        return False
 
 
 def bar_shown() -> bool:
@@ -33,7 +48,7 @@ def bar_shown() -> bool:
 
 
 def progress(iterable, *, desc: str, total: int | None = None, enabled: bool = True):
-    if not progress_enabled(enabled) or bar_shown():  # one bar at a time
+    if not bars_enabled(enabled) or bar_shown():  # one bar at a time, and only on a terminal
         return iterable
     console()
     from tqdm.auto import tqdm

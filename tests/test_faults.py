@@ -560,6 +560,7 @@ def test_one_progress_bar_at_a_time_and_log_lines_beside_it(fresh_console, capsy
     from tqdm.auto import tqdm
 
     monkeypatch.delenv("ADAPTERSTILTS_NO_PROGRESS", raising=False)
+    monkeypatch.setenv("ADAPTERSTILTS_PROGRESS", "1")  # bars although the test's stderr is no terminal
     progress = fresh_console
     alone = progress.progress(range(2), desc="eval")
     assert isinstance(alone, tqdm)
@@ -571,6 +572,23 @@ def test_one_progress_bar_at_a_time_and_log_lines_beside_it(fresh_console, capsy
         training.update()
     err = capsys.readouterr().err
     assert "\rselected step 2\n" in err and "]selected step" not in err, repr(err)
+
+
+def test_off_a_terminal_training_prints_log_lines_and_no_bar(tiny_model_dir, tmp_path, monkeypatch, capsys):
+    """A SLURM log or a pipe is no terminal: one line per log, no carriage-return bars."""
+    from adapterstilts import progress
+    from adapterstilts.training.pipeline import train
+
+    monkeypatch.delenv("ADAPTERSTILTS_NO_PROGRESS", raising=False)
+    monkeypatch.delenv("ADAPTERSTILTS_PROGRESS", raising=False)
+    assert not progress.bars_enabled()  # pytest's captured stderr is no terminal
+    assert progress.progress(range(2), desc="eval") == range(2)
+    train(small_train_config(tiny_model_dir, tmp_path / "run", max_steps=4, logging_steps=2, progress=True),
+          log=lambda m: None)
+    err = capsys.readouterr().err
+    assert "step 2/4  loss" in err and "step 4/4" in err and "\r" not in err, repr(err)
+    monkeypatch.setenv("ADAPTERSTILTS_PROGRESS", "1")
+    assert progress.bars_enabled() and not progress.bars_enabled(False)
 
 
 def test_sigint_says_how_to_resume(tiny_model_dir, tmp_path, monkeypatch):

@@ -180,3 +180,15 @@ def test_an_order_row_is_named_once():
             for name, axes in [("mnli>squad", '{"order": "mnli>squad", "size": 8}'),
                                ("squad>mnli", '{"order": "squad>mnli", "size": null}'), ("none", '{"size": 8}')]]
     assert [r["intermediate"] for r in by_axes(rows)] == ["mnli>squad, size 8", "squad>mnli, size full", "none, size 8"]
+
+
+def test_csv_of_several_tables_is_one_header(tmp_path):
+    """A main table and per-language tables (other columns) in one CSV that csv / pandas read at once."""
+    _fill(tmp_path / "results.sqlite")
+    text = make_report([tmp_path], fmt="csv", per_language=True)
+    assert "\n\n" not in text and text.count("recipe,method") == 1
+    rows = list(csv.DictReader(io.StringIO(text)))
+    main = {r["intermediate"]: r for r in rows if r["xnli"] != "" and r.get("de", "") == ""}
+    assert float(main["mnli"]["xnli"]) == pytest.approx(81.0) and main["mnli"]["partial"] == "0"
+    langs = [r for r in rows if r.get("de", "") != ""]
+    assert langs and all(r["xnli"] == "" for r in langs)

@@ -318,24 +318,28 @@ def to_latex(tables: list[Table]) -> str:
 
 
 def to_csv(tables: list[Table]) -> str:
+    """One CSV for every table (pandas reads it in one call): one header over the union of the tables'
+    columns, a row per table row (``table`` names its table), empty where a table lacks a column;
+    ``partial`` is 1 where a cell of the row is not a full evaluation (the dagger of the other formats)."""
     buffer = io.StringIO()
+    if not tables:
+        return ""
     writer = csv.writer(buffer, lineterminator="\n")
-    for i, table in enumerate(tables):
-        new_block = i == 0 or table.columns != tables[i - 1].columns or table.per_language
-        if new_block and i:
-            writer.writerow([])
-        if new_block:
-            head = ["recipe", "method", "compose", "table", "intermediate"]
-            for c in table.columns:
-                head += [c, f"{c}_std", f"{c}_delta"]
-            writer.writerow(head)
+    columns = list(dict.fromkeys(c for table in tables for c in table.columns))
+    head = ["recipe", "method", "compose", "table", "intermediate"]
+    for c in columns:
+        head += [c, f"{c}_std", f"{c}_delta"]
+    writer.writerow(head + ["partial"])
+    for table in tables:
         for name in table.rows:
             line: list[Any] = [table.recipe, table.method, table.compose, table.title, name]
-            for c in table.columns:
-                s = table.cells.get((name, c))
+            partial = False
+            for c in columns:
+                s = table.cells.get((name, c)) if c in table.columns else None
+                partial = partial or bool(s is not None and getattr(s, "caveat", False))
                 line += ["" if s is None else round(s.mean, 4), "" if s is None or s.std is None else round(s.std, 4),
                          "" if s is None or s.delta is None else round(s.delta, 4)]
-            writer.writerow(line)
+            writer.writerow(line + [int(partial)])
     return buffer.getvalue()
 
 

@@ -180,6 +180,7 @@ def _train_multitask(mt: MultiTaskConfig, *, log=print) -> Run:
     base_trainer.args.label_names = sorted({k for f in formats.values() for k in f.label_keys})
     trainer = _MultiTaskTrainer(model=model, args=base_trainer.args, train_dataset=data,
                                 data_collator=base_trainer.data_collator)
+    trainer.adapterstilts_progress = config.progress
     _use_compact_logs(trainer)
     started = time.time()
     result = pipeline.run_training(trainer, resume, "multitask", log)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from functools import partial
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from transformers import Trainer, TrainerCallback
 from adapterstilts.config import TrainConfig, resolve_report_to
 from adapterstilts.formats.first_token import enabled as first_token_enabled
 from adapterstilts.methods import get_method
-from adapterstilts.progress import progress_enabled
+from adapterstilts.progress import bars_enabled, progress_enabled
 
 
 def _hyperparameters(config: TrainConfig, default_lr: float, max_length: int, stride: int) -> dict:
@@ -87,7 +88,7 @@ def _make_trainer(config: TrainConfig, model, fmt, tokenizer, features, work: Pa
         fp16=config.fp16,
         remove_unused_columns=False,
         label_names=list(fmt.label_keys),
-        disable_tqdm=not progress_enabled(config.progress),
+        disable_tqdm=not bars_enabled(config.progress),
         use_cpu=not torch.cuda.is_available(),
         dataloader_num_workers=0,
         log_level="warning",
@@ -96,6 +97,7 @@ def _make_trainer(config: TrainConfig, model, fmt, tokenizer, features, work: Pa
     )
     trainer = ModuleTrainer(model=model, args=args, train_dataset=features, data_collator=partial(_collate, fmt, tokenizer))
     trainer.length_grouping = getattr(config, "length_grouping", True)
+    trainer.adapterstilts_progress = config.progress
     _use_compact_logs(trainer)
     return trainer
 
@@ -115,18 +117,27 @@ def format_log(step: int, max_steps: int, logs: dict) -> str:
 
 def _use_compact_logs(trainer) -> None:
     """The Trainer prints raw dicts; print one line per log instead (nothing when progress is off)."""
-    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback, TrainerCallback
 
     class CompactProgress(ProgressCallback):
         def on_log(self, args, state, control, logs=None, **kwargs):
             if state.is_world_process_zero and self.training_bar is not None and logs:
                 self.training_bar.write(format_log(state.global_step, state.max_steps, logs))
 
+    class CompactLines(TrainerCallback):
+        """Off a terminal (no bar): the same one line per log, printed as it comes."""
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if state.is_world_process_zero and logs:
+                print(format_log(state.global_step, state.max_steps, logs), file=sys.stderr, flush=True)
+
     had_progress = any(isinstance(cb, ProgressCallback) for cb in trainer.callback_handler.callbacks)
     trainer.remove_callback(PrinterCallback)
     trainer.remove_callback(ProgressCallback)
     if had_progress:
         trainer.add_callback(CompactProgress)
+    elif progress_enabled(getattr(trainer, "adapterstilts_progress", True)):
+        trainer.add_callback(CompactLines)
 
 
 def _trainable_state(model) -> dict:
