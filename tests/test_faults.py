@@ -619,3 +619,21 @@ def test_a_resumed_grid_says_where_it_picks_up(tiny_model_dir, tmp_path):
     run_grid(expand(load_recipe(str(recipe))), log=log)
     said = [m for m in lines if m.startswith("resuming the grid")]
     assert len(said) == 1 and "1 of 2 cells already done" in said[0] and "none/tatoeba/seed1" in said[0], lines
+
+
+@pytest.mark.parametrize("code,word", DISK)
+def test_a_disk_error_from_inside_a_library_is_one_line(code, word, capsys):
+    """The CLI's last line of defence uses the same message as the writes the toolkit does itself."""
+    import typer
+
+    from adapterstilts.cli import user_errors
+
+    @user_errors
+    def command():
+        raise OSError(code, os.strerror(code), "/data/run/model.safetensors")
+
+    with pytest.raises(typer.Exit) as exit_:
+        command()
+    assert exit_.value.exit_code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("error: cannot write /data/run/model.safetensors") and word in err

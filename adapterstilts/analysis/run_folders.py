@@ -39,17 +39,22 @@ def _run_row(manifest: dict) -> str:
     return {"fuse": f"fusion {joined}", "merge": f"merged {joined}"}.get(compose, joined)
 
 
-def caveat(result: dict[str, Any], spec) -> str:
-    """Why a result is not a full evaluation ("" when it is): as `evaluate`'s table says of partial results."""
+def _partial(max_examples, split: str | None, data) -> str:
     reasons = []
-    if result.get("max_examples") is not None:
-        reasons.append(f"the first {result['max_examples']} examples per language (--max-examples)")
-    split = result.get("split")
-    if split and split != spec.eval_split:
-        reasons.append(f"split {split}, not {spec.eval_split}")
-    if result.get("data") == "sample":
+    if max_examples is not None:
+        reasons.append(f"the first {max_examples} examples per language (--max-examples)")
+    if split:
+        reasons.append(split)
+    if data == "sample":
         reasons.append("the bundled sample data (--data sample)")
     return ", ".join(reasons)
+
+
+def caveat(result: dict[str, Any], spec) -> str:
+    """Why a result is not a full evaluation ("" when it is): as `evaluate`'s table says of partial results."""
+    split = result.get("split")
+    other = f"split {split}, not {spec.eval_split}" if split and split != spec.eval_split else None
+    return _partial(result.get("max_examples"), other, result.get("data"))
 
 
 def with_grid_caveat(rows: list[dict], recipe_json: Path) -> list[dict]:
@@ -62,16 +67,10 @@ def with_grid_caveat(rows: list[dict], recipe_json: Path) -> list[dict]:
     if not isinstance(recipe, dict):
         return rows
     evaluation = recipe.get("evaluation") if isinstance(recipe.get("evaluation"), dict) else {}
-    reasons = []
-    if evaluation.get("max_examples") is not None:
-        reasons.append(f"the first {evaluation['max_examples']} examples per language (--max-examples)")
-    if evaluation.get("split"):
-        reasons.append(f"split {evaluation['split']}")
-    if recipe.get("data") == "sample":
-        reasons.append("the bundled sample data (--data sample)")
-    if not reasons:
+    split = evaluation.get("split")
+    note = _partial(evaluation.get("max_examples"), f"split {split}" if split else None, recipe.get("data"))
+    if not note:
         return rows
-    note = ", ".join(reasons)
     return [{**r, "caveat": r.get("caveat") or note} if r.get("recipe") == recipe.get("name") else r for r in rows]
 
 

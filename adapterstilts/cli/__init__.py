@@ -40,12 +40,13 @@ def user_errors(fn):
             typer.echo("interrupted; finished work is kept: re-run the same command to resume", err=True)
             raise typer.Exit(130) from None
         except OSError as exc:  # a full disk, a read-only file system: where, and what to do
-            if exc.errno in (28, 30, 122):  # ENOSPC, EROFS, EDQUOT
-                where = f" writing {exc.filename}" if exc.filename else ""
-                typer.echo(f"error: {exc.strerror}{where}; free space or choose another --output, then re-run "
-                           "(finished work is kept)", err=True)
-                raise typer.Exit(2) from None
-            raise
+            from adapterstilts.runs.folder import disk_error
+
+            problem = disk_error(exc, exc.filename or "the output folder")
+            if problem is None:
+                raise
+            typer.echo(f"error: {problem}", err=True)
+            raise typer.Exit(2) from None
 
     return wrapper
 

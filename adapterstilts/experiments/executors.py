@@ -333,6 +333,17 @@ def _submitit_executor(plan: Plan, options: ExecutorOptions):
     return executor
 
 
+def _submitted(executor, job_fn, plan: Plan, items: list):
+    """(item, None) for each job array member that finished, (item, exception) for each that failed."""
+    for item, future in zip(items, executor.map_array(job_fn, [plan] * len(items), items)):
+        try:
+            future.result()
+        except Exception as exc:
+            yield item, exc
+        else:
+            yield item, None
+
+
 def _run_submitit(plan: Plan, cells: list[Cell], executor, kind: str, store: ResultsStore, summary: Summary,
                   log) -> None:
     todo = []
@@ -350,18 +361,14 @@ def _run_submitit(plan: Plan, cells: list[Cell], executor, kind: str, store: Res
     failed: dict[str, str] = {}
     for wave in _waves(plan, jobs):
         log(f"submitting {len(wave)} intermediate training job(s) ({kind})")
-        for job, future in zip(wave, executor.map_array(_intermediate_job, [plan] * len(wave), wave)):
-            try:
-                future.result()
-            except Exception as exc:
+        for job, exc in _submitted(executor, _intermediate_job, plan, wave):
+            if exc is not None:
                 failed[job.path] = f"intermediate {job.name} seed {job.seed} failed: {_reason(exc)}"
     english = list({c.base: c.english() for c in todo if c.shots and not any(p in failed for p in c.needs)}.values())
     if english:
         log(f"submitting {len(english)} English target training job(s) for few-shot cells ({kind})")
-        for cell, future in zip(english, executor.map_array(_target_job, [plan] * len(english), english)):
-            try:
-                future.result()
-            except Exception as exc:
+        for cell, exc in _submitted(executor, _target_job, plan, english):
+            if exc is not None:
                 failed[cell.run] = f"English target run {cell.key} failed: {_reason(exc)}"
     ready = []
     for cell in todo:

@@ -27,18 +27,22 @@ from typing import Any
 from adapterstilts.errors import UserError
 
 
-def _text_lines(path: Path) -> list[str]:
-    """The file's lines without their line ends, as ``for line in f`` yields them (no extra empty
-    line after a final newline)."""
+def _read_text(path: Path) -> str:
+    """The file's text, or one line naming the file (and the line of a byte that is not UTF-8)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UserError(f"{path} does not exist") from None
     except IsADirectoryError:
         raise UserError(f"{path} is a folder, not a file") from None
     except UnicodeDecodeError as exc:
-        line = text_line_of(path, exc.start)
-        raise UserError(f"{path}:{line}: not UTF-8 text") from None
+        raise UserError(f"{path}:{text_line_of(path, exc.start)}: not UTF-8 text") from None
+
+
+def _text_lines(path: Path) -> list[str]:
+    """The file's lines without their line ends, as ``for line in f`` yields them (no extra empty
+    line after a final newline)."""
+    text = _read_text(path)
     # str.splitlines would also split on \x0b, \x1c, \u2028...: split on \n only, as Python's file
     # iteration does in text mode (universal newlines: \r\n and \r become \n)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -109,14 +113,7 @@ def read_jsonl_labels(path: Path) -> list[Any]:
 
 
 def read_json(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{path} does not exist") from None
-    except IsADirectoryError:
-        raise UserError(f"{path} is a folder, not a file") from None
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{path}:{text_line_of(path, exc.start)}: not UTF-8 text") from None
+    text = _read_text(path)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
